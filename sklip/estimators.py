@@ -1,0 +1,284 @@
+"""Lipschitz-regularised networks as scikit-learn classifiers and regressors.
+
+Training minimises ``mean_batch loss(f(x), y) + reg_lambda * R(f)`` where
+``R`` is one of the regularisers of :mod:`sklip.regularizers` (CLIP: Bungert
+et al., SSVM 2021, arXiv:2103.12531; SumLip, TV and pTV: the slides in
+``shared/reference``).
+"""
+
+import numpy as np
+import torch
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import column_or_1d
+
+from ._base import LipschitzNet
+
+__all__ = ["LipschitzClassifier", "LipschitzRegressor"]
+
+_SHARED_PARAMETERS = """\
+    module : None, torch.nn.Module subclass or instance, default=None
+        The network. ``None`` builds a multilayer perceptron sized from the
+        data (:class:`sklip.modules.MLP`); a class is instantiated with the
+        ``module__<name>`` parameters; an instance is copied before training
+        so that the object passed in is never changed.
+    regularizer : str or Regularizer, default="clip"
+        ``"none"``, ``"clip"``, ``"sumlip"`` or a
+        :class:`~sklip.regularizers.Regularizer` object. Its own parameters
+        are reachable as ``regularizer__<name>``.
+    reg_lambda : float, default=0.1
+        Initial regularisation weight λ (≥ 0).
+    target_accuracy : float or None, default=None
+        Threshold α of the warm-up and of the discrepancy rule, compared with
+        the running training {score}. ``None`` keeps λ fixed.
+    warm_up : bool, default=False
+        Keep λ = 0 until the training {score} reaches ``target_accuracy``,
+        then switch the regulariser on with λ = ``reg_lambda``.
+    reg_lambda_step : float, default=0.0
+        dλ of the discrepancy rule: λ += dλ when the training {score} exceeds
+        α, λ = max(0, λ − dλ) otherwise. 0 disables the rule.
+    reg_lambda_update : {{"epoch", "batch"}}, default="epoch"
+        When the warm-up check and the discrepancy rule are applied.
+    epsilon : float or None, default=None
+        Initial radius ε of the regularisers that use one; ``None`` takes the
+        regulariser's default.
+    epsilon_decay : float or "auto", default="auto"
+        ε is multiplied by this factor in (0, 1] after every epoch; "auto"
+        takes the regulariser's default (1.0 unless it says otherwise).
+    hidden_layer_sizes : tuple of int, default=(100,)
+        Hidden layer widths of the default perceptron.
+    activation : str, default="relu"
+        Activation of the default perceptron (see
+        :data:`sklip.modules.ACTIVATIONS`).
+    criterion : torch loss class or instance, default=None
+        ``None`` uses {criterion}.
+    optimizer : str or torch.optim.Optimizer subclass, default="adam"
+        ``"sgdm"`` (SGD, momentum 0.9), ``"nag"`` (Nesterov), ``"adam"``, or
+        any optimiser class; its arguments as ``optimizer__<name>``.
+    lr : float, default=0.001
+        Learning rate (> 0).
+    max_epochs : int, default=50
+        Number of passes over the training data.
+    batch_size : int, default=128
+        Mini-batch size; -1 for the whole data set.
+    train_split : callable or None, default=None
+        skorch's internal validation split; ``None`` trains on all data.
+    callbacks : list or None, default=None
+        Extra skorch callbacks.
+    device : str or torch.device, default="cpu"
+        Where the network is trained and evaluated, e.g. ``"cuda"``.
+    random_state : int, RandomState or None, default=None
+        Seeds weight initialisation, shuffling and the regulariser's random
+        draws; the global torch random state is left untouched.
+    verbose : int, default=0
+        Print a line per epoch when positive.
+    warm_start : bool, default=False
+        Keep training the fitted network on the next ``fit``.
+    **kwargs
+        Prefixed skorch parameters (``module__``, ``optimizer__``,
+        ``regularizer__``, ``iterator_train__``, ``callbacks__`` ...).
+"""
+
+_SHARED_ATTRIBUTES = """\
+    module_ : torch.nn.Module
+        The trained network.
+    regularizer_ : Regularizer
+        The regulariser used for training, with its state (e.g. the pairs).
+    reg_lambda_ : float
+        λ at the end of training (after warm-up and discrepancy rule).
+    epsilon_ : float
+        The radius ε after the last epoch's decay.
+    warmed_up_ : bool
+        Whether the regulariser has been switched on.
+    history_ : skorch.History
+        Per epoch: ``train_loss``, ``train_score``, ``reg_lambda``,
+        ``penalty``, ``lipschitz`` (a pair-search lower bound), ``epsilon``,
+        ``dur``; per batch: ``train_loss`` and ``reg_lambda``.
+    n_features_in_ : int
+        Number of features (size of the second axis of ``X``).
+    input_shape_ : tuple of int
+        Shape of one input sample.
+"""
+
+
+class LipschitzClassifier(ClassifierMixin, LipschitzNet):
+    __doc__ = f"""Neural network classifier with Lipschitz regularisation.
+
+    The network outputs one logit per class and is trained with the
+    cross-entropy loss plus ``reg_lambda`` times the regulariser's penalty on
+    the logits.
+
+    Parameters
+    ----------
+{_SHARED_PARAMETERS.format(score="accuracy",
+                           criterion=":class:`torch.nn.CrossEntropyLoss`")}
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels seen in ``fit`` (any hashable labels, e.g. strings).
+{_SHARED_ATTRIBUTES}
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklip import LipschitzClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = LipschitzClassifier(max_epochs=5, random_state=0).fit(X, y)
+    >>> clf.predict(X[:3]).shape
+    (3,)
+    """
+
+    def _default_criterion(self):
+        return torch.nn.CrossEntropyLoss
+
+    def _y_check_args(self):
+        return {}
+
+    def _validate_targets(self, y, reset):
+        y = column_or_1d(y, warn=True)
+        if y.dtype.kind in "fc" and not np.all(np.isfinite(y)):
+            raise ValueError("Input y contains NaN or infinity.")
+        check_classification_targets(y)
+        if reset:
+            self.classes_ = np.unique(y)
+            self.n_outputs_ = len(self.classes_)
+        unknown = np.setdiff1d(np.unique(y), self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"y contains labels {unknown.tolist()} not seen in the first "
+                f"fit; known classes: {self.classes_.tolist()}.")
+        return np.searchsorted(self.classes_, y).astype(np.int64)
+
+    def _set_output_dims_from_target(self, yi):
+        raise TypeError(
+            "LipschitzClassifier needs the classes to be known: pass X and y "
+            "as arrays, or set classes_ before fitting a Dataset.")
+
+    def _score_sums(self, y_pred, y):
+        correct = (y_pred.argmax(dim=1) == y).sum()
+        return torch.stack([correct.to(y_pred.dtype),
+                            torch.tensor(float(y.shape[0]),
+                                         device=y_pred.device)])
+
+    def _score_from_sums(self, sums):
+        return sums[0] / sums[1]
+
+    def predict_proba(self, X):
+        """Class probabilities (softmax of the logits).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        X = self._validate_predict_data(X)
+        logits = self.forward(X).double()
+        return torch.softmax(logits, dim=1).numpy()
+
+    def predict(self, X):
+        """Predicted class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        X = self._validate_predict_data(X)
+        return self.classes_[self.forward(X).argmax(dim=1).numpy()]
+
+
+class LipschitzRegressor(RegressorMixin, LipschitzNet):
+    __doc__ = f"""Neural network regressor with Lipschitz regularisation.
+
+    The network is trained with the mean squared error plus ``reg_lambda``
+    times the regulariser's penalty. The training score that drives the
+    warm-up and the discrepancy rule is the coefficient of determination R²
+    of the epoch's training batches.
+
+    Parameters
+    ----------
+{_SHARED_PARAMETERS.format(score="R²",
+                           criterion=":class:`torch.nn.MSELoss`")}
+    Attributes
+    ----------
+{_SHARED_ATTRIBUTES}
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklip import LipschitzRegressor
+    >>> X = np.linspace(-1, 1, 50).reshape(-1, 1)
+    >>> reg = LipschitzRegressor(max_epochs=5, random_state=0).fit(X, X[:, 0])
+    >>> reg.predict(X[:2]).shape
+    (2,)
+    """
+
+    def _default_criterion(self):
+        return torch.nn.MSELoss
+
+    def _y_check_args(self):
+        return {"multi_output": True, "y_numeric": True}
+
+    def _validate_targets(self, y, reset):
+        y = np.asarray(y)
+        if reset:
+            self.y_ndim_ = y.ndim
+            self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
+        y = y.reshape(len(y), -1).astype(np.float32)
+        if y.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y has {y.shape[1]} targets but {type(self).__name__} was "
+                f"fitted with {self.n_outputs_}.")
+        if not np.all(np.isfinite(y)):
+            raise ValueError("Input y contains NaN or infinity after "
+                             "conversion to float32.")
+        return y
+
+    def _set_output_dims_from_target(self, yi):
+        yi = torch.as_tensor(yi)
+        self.y_ndim_ = 1 if yi.dim() == 0 else 2
+        self.n_outputs_ = 1 if yi.dim() == 0 else int(yi.numel())
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        # A 1-D target from a Dataset arrives as (n,); the network gives
+        # (n, 1): align them instead of letting MSELoss broadcast.
+        y_true = y_true.reshape(y_pred.shape) if y_true.numel() == \
+            y_pred.numel() else y_true
+        return super().get_loss(y_pred, y_true, X=X, training=training)
+
+    def _score_sums(self, y_pred, y):
+        y = y.reshape(y_pred.shape).to(y_pred.dtype)
+        n = torch.tensor([float(y.shape[0])], device=y_pred.device)
+        return torch.cat([(y_pred - y).square().sum(0), y.sum(0),
+                          y.square().sum(0), n])
+
+    def _score_from_sums(self, sums):
+        k = (sums.numel() - 1) // 3
+        sse, total, total_sq, n = sums[:k], sums[k:2 * k], sums[2 * k:3 * k], \
+            sums[-1]
+        sst = total_sq - total.square() / n
+        # A constant target has no variance to explain: score it 1 if it is
+        # fitted exactly and 0 otherwise, as sklearn's r2_score does.
+        r2 = torch.where(sst > 0, 1 - sse / sst.clamp_min(1e-12),
+                         (sse == 0).to(sums.dtype))
+        return r2.mean()
+
+    def predict(self, X):
+        """Predicted targets.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_targets)
+            1-D when the model was fitted on a 1-D ``y``.
+        """
+        X = self._validate_predict_data(X)
+        y_pred = self.forward(X).numpy().astype(np.float64)
+        return y_pred.ravel() if self.y_ndim_ == 1 else y_pred

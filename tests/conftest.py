@@ -1,0 +1,40 @@
+"""Shared fixtures: small real data sets with fixed seeds."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from sklip.datasets import load_digits_scaled, load_mnist, make_polynomial
+
+#: The real MNIST test split, outside the repository (see shared/data/mnist).
+MNIST_DIR = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist"
+
+
+@pytest.fixture(autouse=True)
+def _fixed_torch_state():
+    """Every test starts from the same global torch seed and 1-2 threads."""
+    torch.manual_seed(0)
+    np.random.seed(0)
+    yield
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """scikit-learn's digits in [0, 1]: (X_train, X_test, y_train, y_test)."""
+    X, y = load_digits_scaled()
+    return X[:1400], X[1400:], y[:1400], y[1400:]
+
+
+@pytest.fixture(scope="session")
+def polynomial_data():
+    """The slides' polynomial task: 60 points on [-3, -2] ∪ [2, 3]."""
+    return make_polynomial(60, random_state=0)
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """The real MNIST test split as the 8,000 / 2,000 split of the SPEC."""
+    X, y = load_mnist(MNIST_DIR)
+    return X[:8000], X[8000:], y[:8000], y[8000:]
