@@ -7,9 +7,12 @@ own parameters in ``fit`` before any training happens.
 import numbers
 
 import numpy as np
-from sklearn.utils import check_scalar
+import torch
+from sklearn.exceptions import NotFittedError
+from sklearn.utils import check_array, check_scalar
 
-__all__ = ["check_real", "check_int", "check_choice"]
+__all__ = ["check_real", "check_int", "check_choice", "resolve_model",
+           "input_tensor", "target_tensor"]
 
 
 def check_real(value, name, *, min_val=None, max_val=None,
@@ -92,3 +95,96 @@ def check_choice(value, name, choices):
         raise ValueError(
             f"{name} must be one of {choices}, got {value!r}.")
     return value
+
+
+def resolve_model(model):
+    """The network, its device and the estimator behind ``model``.
+
+    Parameters
+    ----------
+    model : fitted sklip estimator or torch.nn.Module
+        What to attack or measure.
+
+    Returns
+    -------
+    module : torch.nn.Module
+    device : torch.device
+    estimator : sklip estimator or None
+        ``None`` when a bare module was given.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        For an sklip estimator that has not been fitted.
+    TypeError
+        For anything else.
+    """
+    if isinstance(model, torch.nn.Module):
+        first = next(model.parameters(), None)
+        device = first.device if first is not None else torch.device("cpu")
+        return model, device, None
+    if hasattr(model, "initialized_") and hasattr(model, "module"):
+        if not getattr(model, "initialized_", False) or \
+                not hasattr(model, "module_"):
+            raise NotFittedError(
+                f"This {type(model).__name__} instance is not fitted yet; "
+                "call 'fit' before measuring or attacking it.")
+        return model.module_, torch.device(model.device), model
+    raise TypeError(
+        "expected a fitted sklip estimator or a torch.nn.Module, got "
+        f"{type(model).__name__}.")
+
+
+def input_tensor(model, X):
+    """``X`` validated like the estimator's ``predict`` input, as a float32
+    tensor on the model's device.
+
+    Parameters
+    ----------
+    model : fitted sklip estimator or torch.nn.Module
+    X : array-like or torch.Tensor of shape (n_samples, ...)
+
+    Returns
+    -------
+    torch.Tensor
+    """
+    module, device, estimator = resolve_model(model)
+    if torch.is_tensor(X):
+        X = X.detach().cpu().numpy()
+    if estimator is not None:
+        X = estimator._validate_predict_data(X)
+    else:
+        X = check_array(X, dtype=np.float32, allow_nd=True,
+                        ensure_all_finite=True)
+    return torch.as_tensor(np.ascontiguousarray(X), device=device)
+
+
+def target_tensor(model, y):
+    """Targets as the loss expects them, on the model's device.
+
+    Class labels of a classifier become class indices (unknown labels are an
+    error); regression targets become float32 of shape (n, n_outputs).
+
+    Parameters
+    ----------
+    model : fitted sklip estimator or torch.nn.Module
+        With a bare module, integer ``y`` is taken as class indices and
+        float ``y`` as regression targets.
+    y : array-like of shape (n_samples,) or (n_samples, n_targets)
+
+    Returns
+    -------
+    torch.Tensor
+    """
+    _, device, estimator = resolve_model(model)
+    if torch.is_tensor(y):
+        y = y.detach().cpu().numpy()
+    if estimator is not None:
+        y = estimator._validate_targets(np.asarray(y), reset=False)
+    else:
+        y = np.asarray(y)
+        if not np.all(np.isfinite(y.astype(np.float64))):
+            raise ValueError("Input y contains NaN or infinity.")
+        y = y.astype(np.int64) if y.dtype.kind in "iub" \
+            else y.astype(np.float32)
+    return torch.as_tensor(y, device=device)
