@@ -89,6 +89,12 @@ class LipschitzNet(NeuralNet):
         self.activation = activation
         self.random_state = random_state
 
+    def _get_param_names(self):
+        # skorch lists every instance attribute not ending in "_", including
+        # its private bookkeeping set; parameters never start with "_".
+        return [name for name in super()._get_param_names()
+                if not name.startswith("_")]
+
     # ------------------------------------------------------------------
     # What subclasses provide
     # ------------------------------------------------------------------
@@ -150,7 +156,7 @@ class LipschitzNet(NeuralNet):
             raise ValueError("batch_size must be positive or -1 (whole data "
                              "set), got 0.")
         self._check_module_param()
-        self._check_device()
+        self._validate_device()
         self._build_regularizer()  # unknown names and bad values fail here
 
     def _check_module_param(self):
@@ -164,7 +170,7 @@ class LipschitzNet(NeuralNet):
                 "data), a torch.nn.Module subclass or instance, got "
                 f"{module!r}.")
 
-    def _check_device(self):
+    def _validate_device(self):
         try:
             device = torch.device(self.device)
         except (RuntimeError, TypeError) as exc:
@@ -277,14 +283,35 @@ class LipschitzNet(NeuralNet):
         -------
         self
         """
+        # "regularizer" is also a skorch prefix, which skorch's set_params
+        # would route to component re-initialisation: handle it here.
         reg_params = {key: kwargs.pop(key) for key in list(kwargs)
-                      if key.startswith(_REG_PREFIX)}
+                      if key.split("__")[0] == "regularizer"}
+        stored = dict(reg_params)
+        if not self.initialized_:
+            # skorch builds callbacks as soon as they are set; scikit-learn
+            # expects set_params to store values and fit to check them.
+            stored.update({key: kwargs.pop(key) for key in list(kwargs)
+                           if key.split("__")[0] == "callbacks"})
         super().set_params(**kwargs)
-        for key, value in reg_params.items():
+        missing = object()
+        previous = {key: vars(self).get(key, missing) for key in stored}
+        for key, value in stored.items():
             setattr(self, key, value)
-            self._params_to_validate.add(key)
-        if self.initialized_ and (reg_params or "regularizer" in kwargs):
-            self.initialize_regularizer()
+            if "__" in key:
+                self._params_to_validate.add(key)
+        if self.initialized_ and reg_params:
+            try:
+                self.initialize_regularizer()
+            except (TypeError, ValueError):
+                # Leave a fitted estimator as it was when the new values
+                # are rejected.
+                for key, value in previous.items():
+                    if value is missing:
+                        delattr(self, key)
+                    else:
+                        setattr(self, key, value)
+                raise
         return self
 
     # ------------------------------------------------------------------
@@ -340,16 +367,19 @@ class LipschitzNet(NeuralNet):
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Targets (``None`` when ``X`` is a Dataset yielding them).
         **fit_params : dict
-            Passed on to skorch.
+            Not supported: the regularisers call the module with the input
+            alone, so extra arguments (e.g. ``sample_weight``) raise a
+            ``TypeError`` instead of being silently ignored.
 
         Returns
         -------
         self
         """
+        _reject_fit_params(fit_params)
         self._validate_hyperparameters()
         X, y = self._validate_fit_data(X, y, reset=True)
         with self._seeded():
-            return super().fit(X, y, **fit_params)
+            return super().fit(X, y)
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """Continue training for ``max_epochs`` epochs without re-initialising.
@@ -360,7 +390,7 @@ class LipschitzNet(NeuralNet):
         classes : array-like or None
             Unused, for scikit-learn compatibility.
         **fit_params : dict
-            Passed on to skorch.
+            Not supported (see :meth:`fit`).
 
         Returns
         -------
@@ -368,10 +398,11 @@ class LipschitzNet(NeuralNet):
         """
         if fit_params.get("_routing_method") == "fit":
             return super().partial_fit(X, y, **fit_params)
+        _reject_fit_params(fit_params)
         self._validate_hyperparameters()
         X, y = self._validate_fit_data(X, y, reset=not self.initialized_)
         with self._seeded():
-            return super().partial_fit(X, y, **fit_params)
+            return super().partial_fit(X, y)
 
     # ------------------------------------------------------------------
     # Data
@@ -447,3 +478,11 @@ class LipschitzNet(NeuralNet):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = self.random_state is None
         return tags
+
+
+def _reject_fit_params(fit_params):
+    if fit_params:
+        raise TypeError(
+            f"fit got unexpected keyword argument(s) {sorted(fit_params)}: "
+            "sklip estimators take only X and y (sample_weight and forward "
+            "arguments are not supported).")

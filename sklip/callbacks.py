@@ -125,15 +125,16 @@ class LipschitzMonitor(Callback):
 
     Parameters
     ----------
-    n_pairs : int, default=64
+    n_pairs : int, default=32
         Number of pairs searched.
-    n_iter : int, default=10
-        Ascent steps per epoch.
+    n_iter : int, default=5
+        Ascent steps per epoch (kept small: the monitor runs every epoch and
+        should cost a few training batches at most).
     n_samples : int, default=512
         Size of the training sample the pairs are seeded from.
     """
 
-    def __init__(self, n_pairs=64, n_iter=10, n_samples=512):
+    def __init__(self, n_pairs=32, n_iter=5, n_samples=512):
         self.n_pairs = n_pairs
         self.n_iter = n_iter
         self.n_samples = n_samples

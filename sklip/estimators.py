@@ -9,6 +9,7 @@ et al., SSVM 2021, arXiv:2103.12531; SumLip, TV and pTV: the slides in
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
@@ -23,7 +24,7 @@ _SHARED_PARAMETERS = """\
         ``module__<name>`` parameters; an instance is copied before training
         so that the object passed in is never changed.
     regularizer : str or Regularizer, default="clip"
-        ``"none"``, ``"clip"``, ``"sumlip"`` or a
+        ``"none"``, ``"clip"``, ``"sumlip"``, ``"tv"``, ``"ptv"`` or a
         :class:`~sklip.regularizers.Regularizer` object. Its own parameters
         are reachable as ``regularizer__<name>``.
     reg_lambda : float, default=0.1
@@ -266,6 +267,15 @@ class LipschitzRegressor(RegressorMixin, LipschitzNet):
         r2 = torch.where(sst > 0, 1 - sse / sst.clamp_min(1e-12),
                          (sse == 0).to(sums.dtype))
         return r2.mean()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    @available_if(lambda self: False)
+    def predict_proba(self, X):
+        """Not available: a regressor predicts values, not probabilities."""
 
     def predict(self, X):
         """Predicted targets.

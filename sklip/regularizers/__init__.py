@@ -6,19 +6,30 @@ name       penalty ``R(f)``
 ``none``   0 (standard training)
 ``clip``   largest squared difference quotient over adversarial pairs
 ``sumlip`` mean difference quotient over adversarial pairs
+``tv``     mean input-Jacobian norm over the batch
+``ptv``    mean quotient of pairs on the ε-spheres around the batch
 ========== ==========================================================
+
+``adversarial`` (a baseline, "ADV FGSM" in the slides' Table 1) mixes the
+clean loss with the loss on FGSM or PGD examples of radius ε.
 """
 
+from ._adversarial import AdversarialRegularizer
 from ._base import NoRegularizer, Regularizer
 from ._clip import CLIPRegularizer, SumLipRegularizer
 from ._pairs import PairSearch, difference_quotients
+from ._ptv import PTVRegularizer
 from ._registry import REGULARIZERS, get_regularizer, regularizer_names
+from ._tv import TVRegularizer
 
 __all__ = [
     "Regularizer",
     "NoRegularizer",
     "CLIPRegularizer",
     "SumLipRegularizer",
+    "TVRegularizer",
+    "PTVRegularizer",
+    "AdversarialRegularizer",
     "PairSearch",
     "difference_quotients",
     "REGULARIZERS",

@@ -17,13 +17,18 @@ in which case the step is undone. The same search serves the ``clip`` and
 import torch
 
 __all__ = ["PAIR_INITS", "difference_quotients", "ascend_pairs", "seed_pairs",
-           "PairSearch"]
+           "keep_apart", "data_scale", "PairSearch"]
 
 #: Ways to seed the pairs from data (SPEC §2).
 PAIR_INITS = ("plain", "partial_random", "noise")
 
 # Below this input distance a quotient is numerically meaningless.
 _MIN_DISTANCE = 1e-12
+
+# Pairs are kept at least this fraction of the data's spread apart. Left
+# alone, the ascent pushes the two points together until the quotient
+# measures float32 rounding of f rather than its slope.
+RELATIVE_MIN_DISTANCE = 1e-3
 
 
 def difference_quotients(module, u, v):
@@ -180,18 +185,47 @@ def seed_pairs(X, n_pairs, init="plain", noise_scale=0.1, generator=None):
         u, v = X[first], X[(first + offset) % n]
     else:
         u = X[first]
-        v = u + noise_scale * _data_scale(X) * randn(u)
+        v = u + noise_scale * data_scale(X) * randn(u)
     # Identical points (duplicated rows) have no quotient: nudge them apart.
     same = (u - v).flatten(1).norm(dim=1) <= _MIN_DISTANCE
     if bool(same.any()):
         v = torch.where(_expand(same, v),
-                        v + noise_scale * _data_scale(X) * randn(v), v)
+                        v + noise_scale * data_scale(X) * randn(v), v)
     return u, v
 
 
-def _data_scale(X):
+def data_scale(X):
+    """Overall spread of the data (standard deviation of all entries)."""
     scale = X.std() if X.numel() > 1 else X.abs().max()
     return scale if float(scale) > 0 else torch.ones((), device=X.device)
+
+
+def keep_apart(min_distance):
+    """Projection that moves the points of a pair apart to ``min_distance``.
+
+    Parameters
+    ----------
+    min_distance : float
+        Smallest allowed distance ``||u - v||``.
+
+    Returns
+    -------
+    callable
+        ``project(u, v) -> (u, v)`` for :func:`ascend_pairs`; pairs closer
+        than ``min_distance`` are spread symmetrically about their midpoint.
+    """
+    def project(u, v):
+        diff = (u - v).flatten(1)
+        distance = diff.norm(dim=1, keepdim=True)
+        short = distance < min_distance
+        half = (0.5 * min_distance * diff
+                / distance.clamp_min(torch.finfo(diff.dtype).tiny))
+        middle = ((u + v) / 2).flatten(1)
+        # torch.where instead of a data-dependent branch: no host sync.
+        new_u = torch.where(short, middle + half, u.flatten(1))
+        new_v = torch.where(short, middle - half, v.flatten(1))
+        return new_u.view_as(u), new_v.view_as(v)
+    return project
 
 
 class PairSearch:
@@ -220,6 +254,9 @@ class PairSearch:
         Current pairs (``None`` before the first update).
     step_sizes : torch.Tensor or None
         Current step size of each pair.
+    min_distance : float
+        Pairs are kept this far apart (a small fraction of the data's
+        spread, set when seeding).
     quotients : torch.Tensor or None
         Difference quotients of the current pairs, as last evaluated.
     n_updates : int
@@ -236,6 +273,7 @@ class PairSearch:
         self.reset_every = reset_every
         self.noise_scale = noise_scale
         self.u = self.v = self.step_sizes = self.quotients = None
+        self.min_distance = 0.0
         self.n_updates = 0
 
     def seed(self, X, generator=None):
@@ -244,6 +282,7 @@ class PairSearch:
                                     self.noise_scale, generator)
         self.step_sizes = torch.full((self.n_pairs,), float(self.step_size),
                                      device=X.device, dtype=X.dtype)
+        self.min_distance = RELATIVE_MIN_DISTANCE * float(data_scale(X))
         self.n_updates = 0
 
     def update(self, module, X, generator=None):
@@ -270,6 +309,6 @@ class PairSearch:
             self.seed(X, generator)
         self.u, self.v, self.quotients, self.step_sizes = ascend_pairs(
             module, self.u, self.v, self.step_sizes, self.n_iter,
-            self.step_factor)
+            self.step_factor, project=keep_apart(self.min_distance))
         self.n_updates += 1
         return self.u, self.v, self.quotients

@@ -2,15 +2,19 @@
 
 from sklearn.base import clone
 
+from ._adversarial import AdversarialRegularizer
 from ._base import NoRegularizer, Regularizer
 from ._clip import CLIPRegularizer, SumLipRegularizer
+from ._ptv import PTVRegularizer
+from ._tv import TVRegularizer
 
 __all__ = ["REGULARIZERS", "get_regularizer", "regularizer_names"]
 
 #: Registry name -> regulariser class.
 REGULARIZERS = {
     cls.name: cls
-    for cls in (NoRegularizer, CLIPRegularizer, SumLipRegularizer)
+    for cls in (NoRegularizer, CLIPRegularizer, SumLipRegularizer,
+                TVRegularizer, PTVRegularizer, AdversarialRegularizer)
 }
 
 

@@ -1,0 +1,241 @@
+"""Gradient attacks: FGSM and PGD, in the maximum and the Euclidean norm.
+
+- FGSM, the fast gradient sign method (Goodfellow, Shlens, Szegedy,
+  *Explaining and Harnessing Adversarial Examples*, ICLR 2015): one step of
+  length ``eps`` along the steepest-ascent direction of the loss, ``sign``
+  of the gradient for L∞ and the normalised gradient for L2 (the "fast
+  gradient method").
+- PGD, projected gradient descent on the negative loss (Madry, Makelov,
+  Schmidt, Tsipras, Vladu, *Towards Deep Learning Models Resistant to
+  Adversarial Attacks*, ICLR 2018): a random start in the ``eps``-ball, then
+  ``n_iter`` such steps, each followed by the projection onto the ball, and
+  the best of ``n_restarts`` runs per sample.
+
+Both work on whole batches at once; only the inputs are differentiated.
+"""
+
+import torch
+
+from .._validation import check_int, check_real
+from ._base import (Attack, check_attack_random_state, check_bool,
+                    check_clamp, check_norm, loss_and_grad, project,
+                    random_in_ball, steepest_direction)
+
+__all__ = ["FGSMAttack", "PGDAttack"]
+
+
+class FGSMAttack(Attack):
+    """Fast gradient sign method (Goodfellow et al., ICLR 2015).
+
+    ``X_adv = X + eps * d`` where ``d`` is ``sign(∇ₓ loss)`` for
+    ``norm="inf"`` and ``∇ₓ loss / ||∇ₓ loss||₂`` for ``norm=2``, then
+    clamped to the data range. The result equals ART's
+    ``FastGradientMethod`` without random initialisation.
+
+    Parameters
+    ----------
+    eps : float
+        Radius of the attack (≥ 0) in the chosen norm.
+    norm : {"inf", 2}, default="inf"
+        ``"inf"`` (also ``np.inf``) or 2.
+    clamp : (float, float) or None, default=None
+        Data range ``(low, high)`` the perturbed inputs are clipped to, e.g.
+        ``(0, 1)`` for images.
+
+    See Also
+    --------
+    PGDAttack : the iterated, stronger attack.
+
+    Examples
+    --------
+    >>> from sklip.attacks import FGSMAttack
+    >>> attack = FGSMAttack(eps=0.1, clamp=(0, 1))
+    >>> attack.set_params(eps=0.2).eps
+    0.2
+    """
+
+    name = "fgsm"
+    radius_param = "eps"
+
+    def __init__(self, eps, norm="inf", clamp=None):
+        self.eps = eps
+        self.norm = norm
+        self.clamp = clamp
+
+    def validate(self):
+        check_real(self.eps, "eps", min_val=0)
+        check_norm(self.norm)
+        check_clamp(self.clamp)
+        return self
+
+    def perturb(self, module, X, y=None, loss_fn=None, *, generator=None):
+        X, y, _ = self._start(module, X, y, loss_fn, generator)
+        eps, norm = float(self.eps), check_norm(self.norm)
+        if eps == 0 or X.shape[0] == 0:
+            return self._clamp(X.clone())
+        y, loss_fn, _ = self._targets(module, X, y, loss_fn)
+        _, grad = loss_and_grad(module, X, y, loss_fn)
+        return self._clamp(X + eps * steepest_direction(grad, norm))
+
+    perturb.__doc__ = Attack.perturb.__doc__
+
+
+class PGDAttack(Attack):
+    """Projected gradient descent (Madry et al., ICLR 2018).
+
+    From a random point of the ``eps``-ball around ``X`` (or from ``X``),
+    ``n_iter`` steps of length ``step_size`` along the steepest-ascent
+    direction of the loss, each followed by the projection onto the ball and
+    the clamp to the data range. With ``n_restarts > 1`` the run is repeated
+    from new random points for the samples not yet misclassified, keeping
+    per sample a misclassified point if one was found and otherwise the one
+    with the highest loss.
+
+    Parameters
+    ----------
+    eps : float
+        Radius of the ball (≥ 0) in the chosen norm.
+    norm : {2, "inf"}, default=2
+        2 or ``"inf"`` (also ``np.inf``).
+    n_iter : int, default=20
+        Gradient steps per run.
+    step_size : float or None, default=None
+        Length of one step; ``None`` takes ``2.5 * eps / n_iter`` (Madry et
+        al.), so that the steps together could cross the ball and come back.
+    random_start : bool, default=True
+        Start from a uniformly drawn point of the ball; without it the runs
+        start at ``X`` and ``n_restarts`` is ignored (they would repeat).
+    n_restarts : int, default=1
+        Number of runs.
+    early_stop : bool, default=True
+        For a classifier: stop moving a sample as soon as it is
+        misclassified, and return that point. This saves the remaining steps
+        and never makes the attack weaker, since a found adversarial example
+        is kept instead of being walked away from. Ignored for regressors.
+    clamp : (float, float) or None, default=None
+        Data range ``(low, high)`` the perturbed inputs are clipped to. When
+        ``X`` lies in that range the result stays inside the ball as well.
+    random_state : int, RandomState or None, default=None
+        Seeds the random starts; with an int every call draws the same
+        starts. ``None`` uses torch's global random state.
+
+    See Also
+    --------
+    FGSMAttack : a single step of length ``eps``.
+
+    Examples
+    --------
+    >>> from sklip.attacks import PGDAttack
+    >>> attack = PGDAttack(eps=2.0, n_iter=100, random_state=0)
+    >>> attack.get_params()["norm"]
+    2
+    """
+
+    name = "pgd"
+    radius_param = "eps"
+
+    def __init__(self, eps, norm=2, n_iter=20, step_size=None,
+                 random_start=True, n_restarts=1, early_stop=True,
+                 clamp=None, random_state=None):
+        self.eps = eps
+        self.norm = norm
+        self.n_iter = n_iter
+        self.step_size = step_size
+        self.random_start = random_start
+        self.n_restarts = n_restarts
+        self.early_stop = early_stop
+        self.clamp = clamp
+        self.random_state = random_state
+
+    def validate(self):
+        check_real(self.eps, "eps", min_val=0)
+        check_norm(self.norm)
+        check_int(self.n_iter, "n_iter", min_val=1)
+        check_real(self.step_size, "step_size", min_val=0,
+                   include_boundaries="neither", allow_none=True)
+        check_bool(self.random_start, "random_start")
+        check_int(self.n_restarts, "n_restarts", min_val=1)
+        check_bool(self.early_stop, "early_stop")
+        check_clamp(self.clamp)
+        check_attack_random_state(self.random_state)
+        return self
+
+    def _step_size(self):
+        if self.step_size is not None:
+            return float(self.step_size)
+        return 2.5 * float(self.eps) / self.n_iter
+
+    def perturb(self, module, X, y=None, loss_fn=None, *, generator=None):
+        X, y, generator = self._start(module, X, y, loss_fn, generator)
+        eps = float(self.eps)
+        if eps == 0 or X.shape[0] == 0:
+            return self._clamp(X.clone())
+        y, loss_fn, classify = self._targets(module, X, y, loss_fn)
+        n_runs = self.n_restarts if self.random_start else 1
+        if n_runs == 1:
+            return self._run(module, X, y, loss_fn, classify, generator)
+
+        best = X.clone()
+        best_loss = torch.full((X.shape[0],), -torch.inf, device=X.device)
+        best_fooled = torch.zeros(X.shape[0], dtype=torch.bool,
+                                  device=X.device)
+        todo = torch.arange(X.shape[0], device=X.device)
+        for _ in range(n_runs):
+            candidate = self._run(module, X[todo], y[todo], loss_fn,
+                                  classify, generator)
+            with torch.no_grad():
+                outputs = module(candidate)
+                loss = loss_fn(outputs, y[todo]).detach().float()
+            fooled = (outputs.argmax(dim=1) != y[todo] if classify
+                      else torch.zeros_like(best_fooled[todo]))
+            # A misclassified point beats any loss; otherwise the higher loss.
+            better = (fooled & ~best_fooled[todo]) | (
+                (fooled == best_fooled[todo]) & (loss > best_loss[todo]))
+            chosen = todo[better]
+            best[chosen] = candidate[better]
+            best_loss[chosen] = loss[better]
+            best_fooled[chosen] = fooled[better]
+            if classify:
+                # A sample already misclassified needs no further run.
+                todo = (~best_fooled).nonzero().squeeze(1)
+                if todo.numel() == 0:
+                    break
+        return best
+
+    perturb.__doc__ = Attack.perturb.__doc__
+
+    def _run(self, module, X, y, loss_fn, classify, generator):
+        """One PGD run from a (random) start; returns the final points."""
+        eps, norm, step = float(self.eps), check_norm(self.norm), \
+            self._step_size()
+        x = X
+        if self.random_start:
+            x = self._clamp(X + random_in_ball(X, eps, norm, generator))
+        if not (self.early_stop and classify):
+            for _ in range(self.n_iter):
+                _, grad = loss_and_grad(module, x, y, loss_fn)
+                x = self._step(x, X, grad, eps, norm, step)
+            return x
+
+        # Early stopping: only the samples still classified correctly are
+        # passed through the network, so finished samples cost nothing.
+        result = torch.empty_like(X)
+        alive = torch.arange(X.shape[0], device=X.device)
+        x0 = X
+        for _ in range(self.n_iter):
+            outputs, grad = loss_and_grad(module, x, y, loss_fn)
+            fooled = outputs.argmax(dim=1) != y
+            if fooled.any():
+                result[alive[fooled]] = x[fooled]
+                keep = ~fooled
+                alive, x, x0, y, grad = (alive[keep], x[keep], x0[keep],
+                                         y[keep], grad[keep])
+                if alive.numel() == 0:
+                    return result
+            x = self._step(x, x0, grad, eps, norm, step)
+        result[alive] = x
+        return result
+
+    def _step(self, x, x0, grad, eps, norm, step):
+        x = x + step * steepest_direction(grad, norm)
+        return self._clamp(x0 + project(x - x0, eps, norm))

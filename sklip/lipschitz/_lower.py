@@ -1,0 +1,147 @@
+"""Empirical lower bounds of ``Lip(f)``: pair search and Jacobian norms.
+
+Any difference quotient ``q(u, v)`` and any input-Jacobian spectral norm
+``||J_f(x)||_2`` is at most ``Lip(f)``, so the largest one found is a lower
+bound. The pair search is the one CLIP trains with (Bungert et al., SSVM
+2021): pairs seeded from data climb ``q`` by adaptive gradient ascent.
+"""
+
+import copy
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+
+from .._validation import (check_choice, check_int, input_tensor,
+                           resolve_model)
+from ..regularizers._pairs import (ascend_pairs, data_scale, keep_apart,
+                                  seed_pairs)
+from ._eval import evaluating, floating_dtype, jacobian_spectral_norms
+
+__all__ = ["LOWER_BOUND_METHODS", "lipschitz_lower_bound"]
+
+#: Values of ``method`` accepted by :func:`lipschitz_lower_bound`.
+LOWER_BOUND_METHODS = ("pairs", "jacobian", "both")
+
+# Pairs ascended together; bounds the memory of one forward/backward pass.
+_PAIR_CHUNK = 1024
+# Initial step length of every pair, relative to the data's spread.
+_RELATIVE_STEP = 0.1
+# Closest two points of a pair may come, relative to the data's spread.
+_RELATIVE_MIN_DISTANCE = 1e-6
+
+
+def lipschitz_lower_bound(model, X, *, method="pairs", n_pairs=256,
+                          n_iter=100, random_state=None):
+    """Empirical lower bound of the Lipschitz constant, from data.
+
+    Parameters
+    ----------
+    model : fitted sklip estimator or torch.nn.Module
+        The network, measured in evaluation mode (its mode is restored).
+    X : array-like or torch.Tensor of shape (n_samples, ...)
+        Data the search starts from, as ``predict`` takes it.
+    method : {"pairs", "jacobian", "both"}, default="pairs"
+        ``"pairs"``: the largest difference quotient
+        ``||f(u) - f(v)|| / ||u - v||`` found by the CLIP pair search, half of
+        the pairs seeded as two data points, half as a data point and a
+        nearby perturbed copy, then ``n_iter`` adaptive ascent steps.
+        ``"jacobian"``: the largest spectral norm of the input Jacobian over
+        the points of ``X``. ``"both"``: the larger of the two.
+    n_pairs : int, default=256
+        Number of pairs of the search.
+    n_iter : int, default=100
+        Ascent steps of the search (0 keeps the seeded pairs).
+    random_state : int, RandomState or None, default=None
+        Seeds the pair seeding through a local generator; the global torch
+        random state is left untouched.
+
+    Returns
+    -------
+    float
+        A value ``<= Lip(f)`` (up to floating-point rounding). The pair
+        search runs in float64 on a copy of the network: it shrinks pairs
+        onto steep regions, where float32 differences would be dominated by
+        rounding.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``method``, a non-positive ``n_pairs``, a negative
+        ``n_iter``, or ``X`` that is 1-D, empty or not finite.
+    sklearn.exceptions.NotFittedError
+        For an unfitted estimator.
+
+    See Also
+    --------
+    lipschitz_upper_bound : A guaranteed upper bound.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklip.lipschitz import lipschitz_lower_bound
+    >>> net = torch.nn.Linear(2, 1, bias=False)
+    >>> with torch.no_grad():
+    ...     _ = net.weight.copy_(torch.tensor([[3.0, 4.0]]))
+    >>> X = torch.randn(20, 2, generator=torch.Generator().manual_seed(0))
+    >>> round(lipschitz_lower_bound(net, X, method="jacobian"), 4)
+    5.0
+    """
+    check_choice(method, "method", LOWER_BOUND_METHODS)
+    n_pairs = check_int(n_pairs, "n_pairs", min_val=1)
+    n_iter = check_int(n_iter, "n_iter", min_val=0)
+    module, device, _ = resolve_model(model)
+    X = _data_tensor(model, module, X)
+    bounds = []
+    with evaluating(module):
+        if method in ("pairs", "both"):
+            generator = _generator(random_state, device)
+            bounds.append(_pair_bound(module, X, n_pairs, n_iter, generator))
+        if method in ("jacobian", "both"):
+            bounds.append(float(jacobian_spectral_norms(module, X).max()))
+    return max(bounds)
+
+
+def _data_tensor(model, module, X):
+    if np.ndim(X) < 2:
+        raise ValueError(
+            f"X must have shape (n_samples, n_features, ...), got a "
+            f"{np.ndim(X)}-D input; reshape a single feature with "
+            "X.reshape(-1, 1) and a single sample with X.reshape(1, -1).")
+    return input_tensor(model, X).to(floating_dtype(module))
+
+
+def _generator(random_state, device):
+    # A private generator keeps the caller's global torch state untouched.
+    seed = int(check_random_state(random_state).randint(2 ** 31 - 1))
+    return torch.Generator(device=device).manual_seed(seed)
+
+
+def _pair_bound(module, X, n_pairs, n_iter, generator):
+    # The ascent shrinks a pair onto the steepest region near it, until the
+    # quotient measures rounding error rather than the network and a
+    # "bound" above Lip(f) results. Float64 (on a copy, leaving the caller's
+    # module alone) and a floor on the pair distance keep it meaningful.
+    module = copy.deepcopy(module).double().eval()
+    X = X.double()
+    scale = float(data_scale(X))
+    project = keep_apart(_RELATIVE_MIN_DISTANCE * scale)
+    # Pairs of distinct data points probe the slope between data; pairs of a
+    # point and a close copy probe the local slope, which is often larger.
+    n_local = n_pairs // 2
+    u1, v1 = seed_pairs(X, n_pairs - n_local, "plain", generator=generator)
+    u2, v2 = seed_pairs(X, n_local, "partial_random", generator=generator)
+    u, v = torch.cat([u1, u2]), torch.cat([v1, v2])
+    step = _RELATIVE_STEP * scale
+    best = 0.0
+    for start in range(0, n_pairs, _PAIR_CHUNK):
+        stop = start + _PAIR_CHUNK
+        steps = torch.full((u[start:stop].shape[0],), step, device=X.device,
+                           dtype=X.dtype)
+        _, _, q, _ = ascend_pairs(module, u[start:stop], v[start:stop],
+                                  steps, n_iter=n_iter, project=project)
+        # A pair whose quotient diverged (NaN) carries no information.
+        q = q[torch.isfinite(q)]
+        if q.numel():
+            best = max(best, float(q.max()))
+    return best

@@ -1,0 +1,213 @@
+"""Robustness of a fitted estimator under attack, as plain functions.
+
+Accuracy under FGSM (Goodfellow et al., *Explaining and Harnessing
+Adversarial Examples*, ICLR 2015), PGD (Madry et al., *Towards Deep Learning
+Models Resistant to Adversarial Attacks*, ICLR 2018) and Gaussian noise is
+what the CLIP paper (Bungert et al., SSVM 2021) and the slides' Figures
+13–15 report; :func:`robustness_curve` gives the data of those figures.
+The accuracy under attack is the accuracy on the attacked inputs, as in ART
+and the CLIP reference.
+"""
+
+import numpy as np
+from sklearn.base import is_classifier, is_regressor
+from sklearn.metrics import accuracy_score, mean_squared_error
+
+from ..attacks import ATTACKS, Attack, get_attack
+
+__all__ = ["adversarial_accuracy", "adversarial_error", "adversarial_mse",
+           "robustness_curve"]
+
+
+def _check_estimator(estimator, kind, what):
+    """Raise a TypeError naming the right tool for the wrong estimator."""
+    if kind == "classifier":
+        ok, example = is_classifier(estimator), "LipschitzClassifier"
+        other = "adversarial_mse / adversarial_neg_mse_scorer"
+    else:
+        ok, example = is_regressor(estimator), "LipschitzRegressor"
+        other = "adversarial_accuracy / an accuracy scorer"
+    if not ok:
+        raise TypeError(
+            f"{what} needs a {kind} (e.g. a fitted {example}), got "
+            f"{type(estimator).__name__}; use {other} instead.")
+
+
+def adversarial_accuracy(estimator, X, y, attack, *, sample_weight=None,
+                         batch_size=1024):
+    """Accuracy of a classifier on attacked inputs.
+
+    Parameters
+    ----------
+    estimator : fitted sklip classifier
+        The classifier to attack.
+    X : array-like of shape (n_samples, ...)
+        Inputs.
+    y : array-like of shape (n_samples,)
+        True labels (the attack pushes away from them).
+    attack : Attack
+        E.g. ``PGDAttack(eps=2.0)``; a name needs its radius, so pass an
+        object.
+    sample_weight : array-like of shape (n_samples,) or None
+        Weights of the accuracy.
+    batch_size : int, default=1024
+        Samples attacked at once.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> from sklip import LipschitzClassifier
+    >>> from sklip.attacks import FGSMAttack
+    >>> from sklip.datasets import load_digits_scaled
+    >>> from sklip.metrics import adversarial_accuracy
+    >>> X, y = load_digits_scaled()
+    >>> clf = LipschitzClassifier(regularizer="none", max_epochs=5,
+    ...                           random_state=0).fit(X, y)
+    >>> attack = FGSMAttack(eps=0.1, clamp=(0, 1))
+    >>> acc = adversarial_accuracy(clf, X, y, attack)
+    >>> 0 <= acc <= 1
+    True
+    """
+    _check_estimator(estimator, "classifier", "adversarial_accuracy")
+    X_adv = get_attack(attack).generate(estimator, X, y, batch_size=batch_size)
+    return float(accuracy_score(y, estimator.predict(X_adv),
+                                sample_weight=sample_weight))
+
+
+def adversarial_error(estimator, X, y, attack, *, sample_weight=None,
+                      batch_size=1024):
+    """Error rate (1 − accuracy) of a classifier on attacked inputs.
+
+    Parameters
+    ----------
+    estimator : fitted sklip classifier
+    X : array-like of shape (n_samples, ...)
+    y : array-like of shape (n_samples,)
+    attack : Attack
+    sample_weight : array-like of shape (n_samples,) or None
+    batch_size : int, default=1024
+
+    Returns
+    -------
+    float
+
+    See Also
+    --------
+    adversarial_accuracy
+    """
+    return 1.0 - adversarial_accuracy(estimator, X, y, attack,
+                                      sample_weight=sample_weight,
+                                      batch_size=batch_size)
+
+
+def adversarial_mse(estimator, X, y, attack, *, sample_weight=None,
+                    batch_size=1024):
+    """Mean squared error of a regressor on attacked inputs.
+
+    The gradient attacks maximise the squared error to the true targets.
+
+    Parameters
+    ----------
+    estimator : fitted sklip regressor
+    X : array-like of shape (n_samples, ...)
+    y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        True targets.
+    attack : Attack
+    sample_weight : array-like of shape (n_samples,) or None
+    batch_size : int, default=1024
+
+    Returns
+    -------
+    float
+    """
+    _check_estimator(estimator, "regressor", "adversarial_mse")
+    X_adv = get_attack(attack).generate(estimator, X, y, batch_size=batch_size)
+    return float(mean_squared_error(y, estimator.predict(X_adv),
+                                    sample_weight=sample_weight))
+
+
+def robustness_curve(estimator, X, y, attack="pgd",
+                     radii=(0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0), *,
+                     batch_size=1024, **attack_params):
+    """Accuracy of a classifier against the radius of an attack.
+
+    The clean predictions are computed once, and a radius of 0 reuses them.
+
+    Parameters
+    ----------
+    estimator : fitted sklip classifier
+    X : array-like of shape (n_samples, ...)
+    y : array-like of shape (n_samples,)
+    attack : str, Attack subclass or Attack instance, default="pgd"
+        ``"fgsm"``, ``"pgd"``, ``"noise"`` or an object whose other
+        parameters are kept; its radius (``eps`` or ``sigma``) is replaced by
+        each value of ``radii``.
+    radii : array-like of float, default=(0, 0.5, ..., 3)
+        Radii (≥ 0) to evaluate, in the attack's norm.
+    batch_size : int, default=1024
+        Samples attacked at once.
+    **attack_params
+        Further parameters of the attack, e.g. ``norm="inf"``,
+        ``n_iter=100``, ``clamp=(0, 1)``.
+
+    Returns
+    -------
+    curve : dict
+        ``radii`` (ndarray), ``accuracy`` (ndarray, one per radius),
+        ``clean_accuracy`` (float), ``attack`` (the registry name) and
+        ``attack_params`` (the attack's parameters other than the radius).
+
+    Examples
+    --------
+    >>> from sklip import LipschitzClassifier
+    >>> from sklip.datasets import load_digits_scaled
+    >>> from sklip.metrics import robustness_curve
+    >>> X, y = load_digits_scaled()
+    >>> clf = LipschitzClassifier(regularizer="none", max_epochs=5,
+    ...                           random_state=0).fit(X, y)
+    >>> curve = robustness_curve(clf, X, y, "fgsm", radii=[0, 0.1],
+    ...                          norm="inf", clamp=(0, 1))
+    >>> bool(curve["accuracy"][0] == curve["clean_accuracy"])
+    True
+    """
+    _check_estimator(estimator, "classifier", "robustness_curve")
+    radii = np.asarray(radii, dtype=np.float64)
+    if radii.ndim != 1 or radii.size == 0 or not np.all(np.isfinite(radii)) \
+            or np.any(radii < 0):
+        raise ValueError(
+            "radii must be a non-empty 1-D sequence of finite numbers >= 0, "
+            f"got {radii!r}.")
+    if isinstance(attack, str) and attack in ATTACKS:
+        radius_param = ATTACKS[attack].radius_param
+    elif isinstance(attack, (type, Attack)) and hasattr(attack,
+                                                        "radius_param"):
+        radius_param = attack.radius_param
+    else:
+        radius_param = None  # get_attack names the bad value below
+    if radius_param is not None and radius_param in attack_params:
+        raise ValueError(
+            f"pass the radii as radii=[...], not {radius_param}=...")
+    if isinstance(attack, Attack):
+        base = get_attack(attack, **attack_params)
+    else:
+        base = get_attack(attack, **{radius_param or "eps": 0.0,
+                                     **attack_params})
+    base.validate()
+    radius_param = base.radius_param
+
+    clean = float(accuracy_score(y, estimator.predict(X)))
+    accuracy = np.empty(radii.size)
+    for i, radius in enumerate(radii):
+        if radius == 0:
+            accuracy[i] = clean
+            continue
+        attack_r = base.set_params(**{radius_param: float(radius)})
+        X_adv = attack_r.generate(estimator, X, y, batch_size=batch_size)
+        accuracy[i] = accuracy_score(y, estimator.predict(X_adv))
+    params = {key: value for key, value in base.get_params().items()
+              if key != radius_param}
+    return {"radii": radii, "accuracy": accuracy, "clean_accuracy": clean,
+            "attack": base.name, "attack_params": params}
