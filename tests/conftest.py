@@ -8,6 +8,10 @@ import torch
 
 from sklip.datasets import load_digits_scaled, load_mnist, make_polynomial
 
+# The networks in the tests are tiny: one thread is faster than two and
+# keeps timings stable when the machine is busy.
+torch.set_num_threads(1)
+
 #: The real MNIST test split, outside the repository (see shared/data/mnist).
 MNIST_DIR = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist"
 

@@ -349,16 +349,6 @@ def steepest_direction(grad, norm):
     return grad * _expand(scale, grad)
 
 
-def project(delta, eps, norm):
-    """Project perturbations ``delta`` onto the ``eps``-ball of ``norm``."""
-    if norm == "inf":
-        return delta.clamp(-eps, eps)
-    length = delta.flatten(1).norm(dim=1)
-    scale = torch.where(length > eps, eps / length.clamp_min(1e-30),
-                        torch.ones_like(length))
-    return delta * _expand(scale, delta)
-
-
 def random_in_ball(X, eps, norm, generator):
     """Perturbations drawn uniformly from the ``eps``-ball of ``norm``."""
     kwargs = {"generator": generator, "device": X.device, "dtype": X.dtype}
