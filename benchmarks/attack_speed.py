@@ -39,17 +39,23 @@ def _sync(device):
         torch.cuda.synchronize()
 
 
-def _time(fn, device, repeats):
-    """Best wall time of ``repeats`` calls (the first call also warms up)."""
-    fn()
-    best, result = np.inf, None
+def _time_all(fns, device, repeats):
+    """Best wall time of each function over ``repeats`` rounds.
+
+    The rounds interleave the functions, so that a change in the machine's
+    load during the run affects all of them alike; a first untimed call of
+    each warms up.
+    """
+    results = {name: fn() for name, fn in fns.items()}
+    best = dict.fromkeys(fns, np.inf)
     for _ in range(repeats):
-        _sync(device)
-        start = time.perf_counter()
-        result = fn()
-        _sync(device)
-        best = min(best, time.perf_counter() - start)
-    return best, result
+        for name, fn in fns.items():
+            _sync(device)
+            start = time.perf_counter()
+            results[name] = fn()
+            _sync(device)
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best, results
 
 
 def main(argv=None):
@@ -98,14 +104,15 @@ def main(argv=None):
         art_model, norm=2, eps=args.eps, eps_step=step, max_iter=args.n_iter,
         num_random_init=1, batch_size=args.batch_size, verbose=False)
 
-    rows = [("sklip", ours(True)), ("sklip, no early stop", ours(False)),
-            ("ART", lambda: art_attack.generate(X_test, y=y_test))]
+    fns = {"sklip": ours(True), "sklip, no early stop": ours(False),
+           "ART": lambda: art_attack.generate(X_test, y=y_test)}
+    seconds, X_adv = _time_all(fns, args.device, args.repeats)
     rates = {}
-    for name, fn in rows:
-        seconds, X_adv = _time(fn, args.device, args.repeats)
-        rates[name] = len(X_test) / seconds
-        print(f"{name:22s} {seconds:7.3f} s  {rates[name]:9.0f} samples/s  "
-              f"attacked accuracy {clf.score(X_adv, y_test):.3f}")
+    for name in fns:
+        rates[name] = len(X_test) / seconds[name]
+        print(f"{name:22s} {seconds[name]:7.3f} s  {rates[name]:9.0f} "
+              f"samples/s  attacked accuracy "
+              f"{clf.score(X_adv[name], y_test):.3f}")
     for name in ("sklip", "sklip, no early stop"):
         ratio = rates[name] / rates["ART"]
         print(f"speed-up of {name} over ART: {ratio:.1f}x")
