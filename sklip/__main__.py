@@ -1,4 +1,5 @@
-"""Command line: ``python -m sklip demo`` (or the ``sklip`` console script).
+"""Command line: ``sklip benchmark`` / ``python -m sklip benchmark``, and
+``sklip demo``.
 
 A thin layer over the library; every number it prints is computed by the
 library functions it calls.
@@ -40,6 +41,24 @@ def _demo(args):
     return 0
 
 
+def _benchmark(args):
+    """Run :func:`sklip.benchmark.run_benchmark` and print its table."""
+    from .benchmark import run_benchmark
+
+    result = run_benchmark(
+        args.dataset, [m.strip() for m in args.methods.split(",") if m.strip()],
+        data_dir=args.data_dir, epochs=args.epochs, fgsm_eps=args.fgsm_eps,
+        pgd_eps=args.pgd_eps, pgd_steps=args.pgd_steps,
+        noise_sigma=args.noise_sigma, device=args.device, seed=args.seed,
+        output_dir=args.output, progress=not args.no_progress)
+    print(f"sklip benchmark: {args.dataset}, {result.settings['epochs']} "
+          f"epochs, seed {args.seed}")
+    print(result.table())
+    for path in result.files:
+        print(f"wrote {path}")
+    return 0
+
+
 def main(argv=None):
     """Entry point of ``python -m sklip`` and the ``sklip`` script.
 
@@ -63,10 +82,36 @@ def main(argv=None):
     demo.add_argument("--reg-lambda", type=float, default=0.1)
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(run=_demo)
+
+    from .benchmark import DATASETS, METHODS
+
+    bench = commands.add_parser(
+        "benchmark", help="train every method on the same data and compare "
+        "accuracy, robustness, Lipschitz estimates and time")
+    bench.add_argument("--dataset", default="digits", choices=DATASETS)
+    bench.add_argument("--data-dir", default=None,
+                       help="folder with the MNIST IDX files")
+    bench.add_argument("--methods", default=",".join(METHODS),
+                       help="comma-separated subset of " + ",".join(METHODS))
+    bench.add_argument("--epochs", type=int, default=None)
+    bench.add_argument("--fgsm-eps", type=float, default=None)
+    bench.add_argument("--pgd-eps", type=float, default=None)
+    bench.add_argument("--pgd-steps", type=int, default=100)
+    bench.add_argument("--noise-sigma", type=float, default=None)
+    bench.add_argument("--device", default="cpu")
+    bench.add_argument("--seed", type=int, default=0)
+    bench.add_argument("--output", default="sklip-results",
+                       help="folder for results.csv/json and the plots")
+    bench.add_argument("--no-progress", action="store_true")
+    bench.set_defaults(run=_benchmark)
     args = parser.parse_args(argv)
-    if getattr(args, "epochs", 1) < 0:
-        parser.error("--epochs must be >= 0")
-    return args.run(args)
+    if args.epochs is not None and args.epochs < 1:
+        parser.error("--epochs must be a positive integer")
+    try:
+        return args.run(args)
+    except (ValueError, FileNotFoundError, TypeError) as exc:
+        # Bad options end in one clear line, not a traceback.
+        parser.exit(2, f"sklip: error: {exc}\n")
 
 
 if __name__ == "__main__":

@@ -43,8 +43,9 @@ class Regularizer(BaseEstimator):
         Parameters
         ----------
         net : sklip estimator
-            The estimator being trained; gives ``module_``, ``criterion_``,
-            ``epsilon_`` and the random generator ``generator_``.
+            The estimator being trained; gives ``module_``, ``criterion_``
+            and ``epsilon_``. Random draws use torch's global generator,
+            which the estimator seeds from its ``random_state``.
         X : torch.Tensor
             Input batch, on the training device.
         y : torch.Tensor

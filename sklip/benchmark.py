@@ -1,0 +1,409 @@
+"""The main job: train every method on the same data and network and compare.
+
+This reproduces the slides' Table 1 (training accuracy and time of SumLip,
+ADV-FGSM, TV, pTV and standard training) extended with the robustness the
+methods buy — clean, FGSM, PGD and noise accuracy (the slides' Figures
+13–15, the CLIP paper's tables), Lipschitz lower / upper estimates and
+certified accuracy — and the training curves of Figure 10. On the slides'
+1-D polynomial task it compares the fits instead (Figure 7).
+
+:func:`run_benchmark` is the library entry point; ``sklip benchmark`` (see
+:mod:`sklip.__main__`) is a thin command line over it.
+"""
+
+import csv
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from skorch.callbacks import Callback
+
+from .datasets import load_digits_scaled, load_mnist, make_polynomial
+from .estimators import LipschitzClassifier, LipschitzRegressor
+from .lipschitz import (certified_accuracy, lipschitz_exact_1d,
+                        lipschitz_lower_bound, lipschitz_upper_bound)
+from .metrics import adversarial_accuracy, robustness_curve
+from .attacks import get_attack
+
+__all__ = ["METHODS", "DATASETS", "METHOD_PARAMS", "run_benchmark",
+           "format_table", "BenchmarkResult"]
+
+#: Methods compared, in the order of the slides' Table 1 (plus CLIP).
+METHODS = ("none", "clip", "sumlip", "tv", "ptv", "adversarial")
+
+#: Data sets the benchmark knows.
+DATASETS = ("digits", "mnist", "polynomial")
+
+#: Estimator parameters of each method on image data scaled to [0, 1].
+METHOD_PARAMS = {
+    "none": {"regularizer": "none"},
+    "clip": {"regularizer": "clip", "reg_lambda": 0.01},
+    "sumlip": {"regularizer": "sumlip", "reg_lambda": 0.1},
+    "tv": {"regularizer": "tv", "reg_lambda": 0.1},
+    "ptv": {"regularizer": "ptv", "reg_lambda": 0.1},
+    "adversarial": {"regularizer": "adversarial", "reg_lambda": 1.0},
+}
+
+#: Estimator parameters of each method on the polynomial task (targets in
+#: [0, 1], inputs in [-3, 3]).
+POLYNOMIAL_PARAMS = {
+    "none": {"regularizer": "none"},
+    "clip": {"regularizer": "clip", "reg_lambda": 0.01},
+    "sumlip": {"regularizer": "sumlip", "reg_lambda": 0.03},
+    "tv": {"regularizer": "tv", "reg_lambda": 0.03},
+    "ptv": {"regularizer": "ptv", "reg_lambda": 0.03, "epsilon": 0.5},
+    "adversarial": {"regularizer": "adversarial", "reg_lambda": 1.0,
+                    "epsilon": 0.2, "regularizer__norm": 2},
+}
+
+_DATA_DEFAULTS = {
+    # epochs, FGSM L∞ ε, PGD L2 ε, noise σ, certification radius
+    "digits": dict(epochs=30, fgsm_eps=0.1, pgd_eps=1.0, noise_sigma=0.5,
+                   certify_radius=0.1),
+    "mnist": dict(epochs=30, fgsm_eps=0.1, pgd_eps=2.0, noise_sigma=1.0,
+                  certify_radius=0.1),
+    "polynomial": dict(epochs=300),
+}
+
+
+class BenchmarkResult:
+    """What :func:`run_benchmark` measured.
+
+    Attributes
+    ----------
+    rows : list of dict
+        One row of the table per method.
+    histories : dict
+        Method -> the fitted estimator's history (as a list of dicts).
+    curves : dict
+        Attack -> method -> :func:`~sklip.metrics.robustness_curve` output
+        (classification only).
+    files : list of Path
+        Files written (CSV, JSON, PNG).
+    """
+
+    def __init__(self, dataset, rows, histories, curves, settings):
+        self.dataset = dataset
+        self.rows = rows
+        self.histories = histories
+        self.curves = curves
+        self.settings = settings
+        self.files = []
+
+    def table(self):
+        """The table as text (see :func:`format_table`)."""
+        return format_table(self.rows)
+
+
+def _load(dataset, data_dir, seed):
+    if dataset == "digits":
+        from sklearn.model_selection import train_test_split
+
+        X, y = load_digits_scaled()
+        return train_test_split(X, y, test_size=0.25, random_state=seed,
+                                stratify=y)
+    if dataset == "mnist":
+        if data_dir is None:
+            raise ValueError("dataset 'mnist' needs data_dir: a folder with "
+                             "the MNIST IDX files (t10k-*).")
+        X, y = load_mnist(data_dir)
+        # The SPEC's split of the 10,000 real test images.
+        return X[:8000], X[8000:], y[:8000], y[8000:]
+    X, y = make_polynomial(60, random_state=seed)
+    X_test, y_test = make_polynomial(200, random_state=seed + 1)
+    return X, X_test, y, y_test
+
+
+class _Progress(Callback):
+    """Advance a tqdm bar by one after every epoch."""
+
+    def __init__(self, bar):
+        self.bar = bar
+
+    def on_epoch_end(self, net, **kwargs):
+        self.bar.update(1)
+
+
+def _check_args(dataset, methods, epochs):
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown data set {dataset!r}; choose one of "
+                         f"{list(DATASETS)}.")
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown or not methods:
+        raise ValueError(f"unknown method(s) {unknown}; choose from "
+                         f"{list(METHODS)}.")
+    if epochs is not None and (not isinstance(epochs, (int, np.integer))
+                               or epochs < 1):
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}.")
+
+
+def run_benchmark(dataset="digits", methods=METHODS, *, data_dir=None,
+                  epochs=None, fgsm_eps=None, pgd_eps=None, pgd_steps=100,
+                  noise_sigma=None, certify_radius=None, radii=None,
+                  device="cpu", seed=0, output_dir=None, progress=True):
+    """Train every method on the same data and network and measure them.
+
+    Parameters
+    ----------
+    dataset : {"digits", "mnist", "polynomial"}, default="digits"
+        Data: scikit-learn's bundled digits (no download), MNIST from the
+        IDX files in ``data_dir`` (8,000 / 2,000 split of the test set), or
+        the slides' 1-D polynomial regression task.
+    methods : sequence of str, default=METHODS
+        Which of ``"none", "clip", "sumlip", "tv", "ptv", "adversarial"``.
+    data_dir : str or Path or None
+        Folder of the MNIST IDX files.
+    epochs : int or None
+        Training epochs of every method (default per data set).
+    fgsm_eps, pgd_eps, noise_sigma : float or None
+        FGSM L∞ radius, PGD L2 radius and Gaussian noise σ of the table
+        (defaults per data set: MNIST 0.1 / 2.0 / 1.0).
+    pgd_steps : int, default=100
+        PGD iterations.
+    certify_radius : float or None
+        L2 radius of the certified-accuracy column.
+    radii : dict or None
+        Attack -> radii of the robustness curves (default: ten points from 0
+        to twice the table's radius).
+    device : str, default="cpu"
+        Where to train and attack.
+    seed : int, default=0
+        Seed of the split and of every estimator.
+    output_dir : str or Path or None
+        Where to write ``results.csv``, ``results.json`` and the PNG plots;
+        ``None`` writes nothing.
+    progress : bool, default=True
+        Show a progress bar of the training epochs.
+
+    Returns
+    -------
+    BenchmarkResult
+    """
+    methods = tuple(methods)
+    _check_args(dataset, methods, epochs)
+    defaults = _DATA_DEFAULTS[dataset]
+    epochs = epochs or defaults["epochs"]
+    X_train, X_test, y_train, y_test = _load(dataset, data_dir, seed)
+    settings = {"dataset": dataset, "epochs": epochs, "seed": seed,
+                "device": str(device), "n_train": len(X_train),
+                "n_test": len(X_test)}
+    if dataset == "polynomial":
+        rows, estimators = _run_regression(methods, X_train, X_test, y_train,
+                                           y_test, epochs, device, seed,
+                                           progress)
+        curves = {}
+    else:
+        settings.update(
+            fgsm_eps=fgsm_eps if fgsm_eps is not None else defaults["fgsm_eps"],
+            pgd_eps=pgd_eps if pgd_eps is not None else defaults["pgd_eps"],
+            noise_sigma=(noise_sigma if noise_sigma is not None
+                         else defaults["noise_sigma"]),
+            certify_radius=(certify_radius if certify_radius is not None
+                            else defaults["certify_radius"]),
+            pgd_steps=pgd_steps)
+        rows, estimators, curves = _run_classification(
+            methods, X_train, X_test, y_train, y_test, epochs, device, seed,
+            progress, settings, radii)
+    histories = {m: [dict((k, v) for k, v in epoch.items() if k != "batches")
+                     for epoch in est.history] for m, est in estimators.items()}
+    result = BenchmarkResult(dataset, rows, histories, curves, settings)
+    if output_dir is not None:
+        _write(result, estimators, Path(output_dir), X_train, y_train)
+    return result
+
+
+def _fit_all(methods, make, X, y, epochs, progress):
+    from tqdm.auto import tqdm
+
+    # One throwaway epoch first: the first fit of a process pays for
+    # torch's lazy initialisation, which would inflate the first method's
+    # time and every ratio computed from it.
+    make(methods[0]).set_params(max_epochs=1).fit(X[:256], y[:256])
+    estimators, seconds = {}, {}
+    with tqdm(total=epochs * len(methods), desc="training", unit="epoch",
+              disable=not progress, leave=False) as bar:
+        for method in methods:
+            bar.set_postfix_str(method)
+            est = make(method).set_params(callbacks=[("progress",
+                                                      _Progress(bar))])
+            start = time.perf_counter()
+            est.fit(X, y)
+            seconds[method] = time.perf_counter() - start
+            estimators[method] = est
+    return estimators, seconds
+
+
+def _run_classification(methods, X_train, X_test, y_train, y_test, epochs,
+                        device, seed, progress, settings, radii):
+    n_hidden = (200, 80)  # the CLIP reference's MLP 784-200-80-10
+
+    def make(method):
+        return LipschitzClassifier(hidden_layer_sizes=n_hidden,
+                                   max_epochs=epochs, device=device,
+                                   random_state=seed, **METHOD_PARAMS[method])
+
+    estimators, seconds = _fit_all(methods, make, X_train, y_train, epochs,
+                                   progress)
+    attacks = {
+        "fgsm": get_attack("fgsm", eps=settings["fgsm_eps"], norm="inf",
+                           clamp=(0.0, 1.0)),
+        "pgd": get_attack("pgd", eps=settings["pgd_eps"], norm=2,
+                          n_iter=settings["pgd_steps"], clamp=(0.0, 1.0),
+                          random_state=seed),
+        "noise": get_attack("noise", sigma=settings["noise_sigma"],
+                            clamp=(0.0, 1.0), random_state=seed),
+    }
+    radii = radii or {
+        "fgsm": np.linspace(0, 2 * settings["fgsm_eps"], 6),
+        "pgd": np.linspace(0, 2 * settings["pgd_eps"], 6),
+        "noise": np.linspace(0, 2 * settings["noise_sigma"], 6),
+    }
+    base = seconds.get("none")
+    rows, curves = [], {name: {} for name in attacks}
+    for method, est in estimators.items():
+        upper = lipschitz_upper_bound(est)
+        row = {
+            "method": method,
+            "train_acc": est.score(X_train, y_train),
+            "clean_acc": est.score(X_test, y_test),
+            "fgsm_acc": adversarial_accuracy(est, X_test, y_test,
+                                             attacks["fgsm"]),
+            "pgd_acc": adversarial_accuracy(est, X_test, y_test,
+                                            attacks["pgd"]),
+            "noise_acc": adversarial_accuracy(est, X_test, y_test,
+                                              attacks["noise"]),
+            "certified_acc": certified_accuracy(
+                est, X_test, y_test, settings["certify_radius"],
+                lipschitz=upper),
+            "lip_lower": lipschitz_lower_bound(est, X_test[:500],
+                                               random_state=seed),
+            "lip_upper": upper,
+            "seconds": seconds[method],
+            "time_ratio": seconds[method] / base if base else float("nan"),
+        }
+        rows.append(row)
+        for name, attack in attacks.items():
+            params = {k: v for k, v in attack.get_params().items()
+                      if k not in ("eps", "sigma")}
+            curves[name][method] = robustness_curve(
+                est, X_test, y_test, attack=name, radii=radii[name], **params)
+    return rows, estimators, curves
+
+
+def _run_regression(methods, X_train, X_test, y_train, y_test, epochs, device,
+                    seed, progress):
+    def make(method):
+        return LipschitzRegressor(hidden_layer_sizes=(64, 64),
+                                  max_epochs=epochs, lr=0.01, batch_size=32,
+                                  device=device, random_state=seed,
+                                  **POLYNOMIAL_PARAMS[method])
+
+    estimators, seconds = _fit_all(methods, make, X_train, y_train, epochs,
+                                   progress)
+    base = seconds.get("none")
+    rows = [{
+        "method": method,
+        "train_r2": est.score(X_train, y_train),
+        "test_r2": est.score(X_test, y_test),
+        "lip_exact": lipschitz_exact_1d(est, -3.0, 3.0),
+        "lip_upper": lipschitz_upper_bound(est),
+        "seconds": seconds[method],
+        "time_ratio": seconds[method] / base if base else float("nan"),
+    } for method, est in estimators.items()]
+    return rows, estimators
+
+
+def format_table(rows):
+    """Fixed-width text table of benchmark rows.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Rows with the same keys; the first key is the method name.
+
+    Returns
+    -------
+    str
+    """
+    if not rows:
+        return ""
+    keys = list(rows[0])
+    widths = {k: max(len(k), 11) for k in keys}
+
+    def cell(key, value):
+        if isinstance(value, str):
+            return value.ljust(widths[key])
+        return f"{value:.3f}".rjust(widths[key]) if abs(value) < 1000 \
+            else f"{value:.3g}".rjust(widths[key])
+
+    header = "  ".join(k.ljust(widths[k]) if k == "method" else
+                       k.rjust(widths[k]) for k in keys)
+    lines = [header, "-" * len(header)]
+    lines += ["  ".join(cell(k, row[k]) for k in keys) for row in rows]
+    return "\n".join(lines)
+
+
+def _write(result, estimators, folder, X_train, y_train):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .plotting import RobustnessCurveDisplay, TrainingHistoryDisplay
+
+    folder.mkdir(parents=True, exist_ok=True)
+    csv_path = folder / "results.csv"
+    with open(csv_path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(result.rows[0]))
+        writer.writeheader()
+        writer.writerows(result.rows)
+    json_path = folder / "results.json"
+    payload = {"settings": result.settings, "rows": result.rows,
+               "histories": result.histories,
+               "curves": {a: {m: {k: np.asarray(v).tolist() if not isinstance(
+                   v, (str, dict)) else v for k, v in c.items()}
+                   for m, c in per.items()} for a, per in
+                   result.curves.items()}}
+    json_path.write_text(json.dumps(payload, indent=1, default=float))
+    result.files += [csv_path, json_path]
+    for attack, per_method in result.curves.items():
+        display = RobustnessCurveDisplay(per_method, attack).plot()
+        path = folder / f"robustness_{attack}.png"
+        display.figure_.savefig(path, dpi=120, bbox_inches="tight")
+        plt.close(display.figure_)
+        result.files.append(path)
+    history = TrainingHistoryDisplay(
+        {m: est.history for m, est in estimators.items()}).plot()
+    path = folder / "training_history.png"
+    history.figure_.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(history.figure_)
+    result.files.append(path)
+    if result.dataset == "polynomial":
+        path = folder / "polynomial_fits.png"
+        _plot_fits(estimators, X_train, y_train, path)
+        result.files.append(path)
+
+
+def _plot_fits(estimators, X_train, y_train, path):
+    import matplotlib.pyplot as plt
+
+    from .datasets import polynomial
+
+    grid = np.linspace(-3, 3, 601, dtype=np.float32).reshape(-1, 1)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    scale = float(np.max(y_train) / polynomial(np.max(np.abs(X_train))))
+    ax.plot(grid[:, 0], polynomial(grid[:, 0], scale), "k--", lw=1,
+            label="P(x)")
+    ax.scatter(X_train[:, 0], y_train, s=12, c="k", label="training data")
+    for method, est in estimators.items():
+        with torch.no_grad():
+            ax.plot(grid[:, 0], est.predict(grid), label=method)
+    ax.set_ylim(min(-0.2, float(np.min(y_train)) - 0.2),
+                float(np.max(y_train)) + 0.3)
+    ax.set_xlabel("x")
+    ax.legend(fontsize=8)
+    ax.set_title("Fits of the polynomial (slides' Figure 7)")
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)

@@ -1,0 +1,76 @@
+"""The main job on a tiny setting: table columns, files, and bad options."""
+
+import csv
+import json
+
+import pytest
+
+from sklip.__main__ import main
+from sklip.benchmark import METHODS, run_benchmark
+
+from .conftest import MNIST_DIR
+
+CLASSIFICATION_COLUMNS = ["method", "train_acc", "clean_acc", "fgsm_acc",
+                          "pgd_acc", "noise_acc", "certified_acc", "lip_lower",
+                          "lip_upper", "seconds", "time_ratio"]
+
+
+def test_benchmark_on_digits_writes_table_and_plots(tmp_path):
+    result = run_benchmark("digits", METHODS, epochs=1, pgd_steps=3,
+                           output_dir=tmp_path, progress=False)
+    assert [row["method"] for row in result.rows] == list(METHODS)
+    assert list(result.rows[0]) == CLASSIFICATION_COLUMNS
+    for row in result.rows:
+        assert 0 <= row["pgd_acc"] <= row["clean_acc"] + 1e-9
+        assert 0 <= row["certified_acc"] <= row["clean_acc"] + 1e-9
+        assert 0 < row["lip_lower"] <= row["lip_upper"] * (1 + 1e-6)
+        assert row["seconds"] > 0
+    assert result.rows[0]["time_ratio"] == pytest.approx(1.0)
+    names = {p.name for p in result.files}
+    assert names == {"results.csv", "results.json", "robustness_fgsm.png",
+                     "robustness_pgd.png", "robustness_noise.png",
+                     "training_history.png"}
+    for path in result.files:
+        assert path.stat().st_size > 0
+    with open(tmp_path / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["method"] for r in rows] == list(METHODS)
+    payload = json.loads((tmp_path / "results.json").read_text())
+    assert set(payload["curves"]) == {"fgsm", "pgd", "noise"}
+    assert payload["settings"]["dataset"] == "digits"
+
+
+def test_benchmark_polynomial(tmp_path):
+    result = run_benchmark("polynomial", ["none", "clip"], epochs=2,
+                           output_dir=tmp_path, progress=False)
+    assert list(result.rows[0]) == ["method", "train_r2", "test_r2",
+                                    "lip_exact", "lip_upper", "seconds",
+                                    "time_ratio"]
+    assert (tmp_path / "polynomial_fits.png").stat().st_size > 0
+
+
+def test_cli_prints_table_on_mnist(tmp_path, capsys):
+    status = main(["benchmark", "--dataset", "mnist", "--data-dir",
+                   str(MNIST_DIR), "--methods", "none,tv", "--epochs", "1",
+                   "--pgd-steps", "2", "--output", str(tmp_path),
+                   "--no-progress"])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "clean_acc" in out and "pgd_acc" in out
+    assert out.count("\ntv ") == 1
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["benchmark", "--dataset", "cifar"], "invalid choice"),
+    (["benchmark", "--methods", "none,lasso"], "unknown method"),
+    (["benchmark", "--epochs", "-3"], "--epochs"),
+    (["benchmark", "--dataset", "mnist", "--data-dir", "."], "MNIST"),
+    (["benchmark", "--dataset", "mnist"], "data_dir"),
+])
+def test_cli_bad_options_give_one_clear_line(argv, message, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
