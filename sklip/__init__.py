@@ -2,8 +2,12 @@
 
 The estimators :class:`LipschitzClassifier` and :class:`LipschitzRegressor`
 train any :class:`torch.nn.Module` (by default a perceptron sized from the
-data) with a Lipschitz penalty chosen by name: ``"none"``, ``"clip"``,
-``"sumlip"``.
+data) with a Lipschitz penalty chosen by name (:mod:`sklip.regularizers`:
+``"none"``, ``"clip"``, ``"sumlip"``, ``"tv"``, ``"ptv"``,
+``"adversarial"``). :mod:`sklip.attacks` (FGSM, PGD, noise),
+:mod:`sklip.metrics` (robustness scorers) and :mod:`sklip.lipschitz`
+(Lipschitz bounds, certified accuracy) measure what it buys;
+:mod:`sklip.benchmark` is the main job (``sklip benchmark``).
 """
 
 from .estimators import LipschitzClassifier, LipschitzRegressor

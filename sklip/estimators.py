@@ -229,7 +229,8 @@ class LipschitzRegressor(RegressorMixin, LipschitzNet):
         if reset:
             self.y_ndim_ = y.ndim
             self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
-        y = y.reshape(len(y), -1).astype(np.float32)
+        with np.errstate(over="ignore"):  # overflow is reported below
+            y = y.reshape(len(y), -1).astype(np.float32)
         if y.shape[1] != self.n_outputs_:
             raise ValueError(
                 f"y has {y.shape[1]} targets but {type(self).__name__} was "

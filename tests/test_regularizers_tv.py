@@ -33,7 +33,7 @@ def test_tv_of_a_linear_scalar_model_is_the_weight_norm():
     X = torch.randn(16, 5)
     y_pred, penalty = TVRegularizer().terms(_stub(layer), X, None)
     torch.testing.assert_close(y_pred, layer(X))
-    assert penalty.item() == pytest.approx(float(layer.weight.norm()),
+    assert penalty.detach().item() == pytest.approx(layer.weight.detach().norm().item(),
                                            rel=1e-5)
 
 
@@ -42,7 +42,7 @@ def test_tv_of_a_linear_model_with_k_outputs_is_the_frobenius_norm():
     X = torch.randn(16, 6)
     # 3 outputs are below the default max_exact_outputs: exact.
     _, penalty = TVRegularizer().terms(_stub(layer), X, None)
-    assert penalty.item() == pytest.approx(float(layer.weight.norm()),
+    assert penalty.detach().item() == pytest.approx(layer.weight.detach().norm().item(),
                                            rel=1e-5)
 
 
@@ -60,14 +60,14 @@ def test_tv_penalty_trains_the_weights():
 def test_tv_projection_estimate_agrees_with_the_exact_norm():
     """Hoffman et al.: k E_v ||v^T J||^2 = ||J||_F^2 for v uniform on the
     unit sphere. 64 samples x 256 projections: the estimate is within 3 %
-    (measured error about 0.3 % for seeds 0-4)."""
+    (measured error below 0.5 % for seeds 0-4)."""
     layer = nn.Linear(6, 12)
     X = torch.randn(64, 6)
-    exact = float(layer.weight.norm())
+    exact = layer.weight.detach().norm().item()
     reg = TVRegularizer(max_exact_outputs=2, n_projections=256)
     torch.manual_seed(0)
     _, penalty = reg.terms(_stub(layer), X, None)
-    assert penalty.item() == pytest.approx(exact, rel=0.03)
+    assert penalty.detach().item() == pytest.approx(exact, rel=0.03)
     penalty.backward()  # the estimate trains the weights too
     assert layer.weight.grad.abs().sum() > 0
 
@@ -78,7 +78,7 @@ def test_tv_of_a_nonlinear_model_matches_per_sample_jacobians():
     _, penalty = TVRegularizer().terms(_stub(net), X, None)
     jacobians = torch.func.vmap(torch.func.jacrev(net))(X)  # (10, 3, 4)
     expected = jacobians.flatten(1).norm(dim=1).mean()
-    assert penalty.item() == pytest.approx(float(expected), rel=1e-5)
+    assert penalty.detach().item() == pytest.approx(expected.item(), rel=1e-5)
 
 
 def test_tv_gradient_is_finite_where_the_network_is_flat():
@@ -123,7 +123,7 @@ def test_ptv_pairs_stay_on_the_sphere_and_ascent_raises_q(n_iter):
         # The penalty is the mean quotient of those pairs, and y_pred the
         # clean outputs, both from the fused forward pass.
         q = difference_quotients(net, x1, x2)
-        assert penalty.item() == pytest.approx(float(q.mean()), rel=1e-5)
+        assert penalty.detach().item() == pytest.approx(q.mean().item(), rel=1e-5)
         torch.testing.assert_close(y_pred, net(X))
         quotients[steps] = reg.last_quotients_
     assert torch.all(quotients[n_iter] >= quotients[0] * (1 - 1e-5))
@@ -141,7 +141,7 @@ def test_ptv_pairs_of_one_dimensional_inputs_never_coincide():
     x1, x2 = reg.last_pairs_
     torch.testing.assert_close(_distances(x1, x2), torch.full((64,), 0.2),
                                rtol=1e-4, atol=1e-5)
-    assert penalty.item() > 0
+    assert penalty.detach().item() > 0
     penalty.backward()
     assert all(torch.isfinite(p.grad).all() for p in net.parameters())
 
@@ -354,6 +354,7 @@ def test_classifier_with_a_conv_module(digits, regularizer, params):
         **params).fit(X_train.reshape(-1, 1, 8, 8), y_train)
     penalties = clf.history[:, "penalty"]
     assert all(np.isfinite(p) and p > 0 for p in penalties)
+    # Held-out accuracy measured 0.87-0.88.
     assert clf.score(X_test.reshape(-1, 1, 8, 8), y_test) > 0.8
 
 
@@ -367,11 +368,11 @@ def test_regressor_with_a_conv_module(digits, regularizer, n_targets):
         y = np.column_stack([y, 1.0 - y])
     reg = LipschitzRegressor(
         module=_TinyConvNet(n_targets), regularizer=regularizer,
-        reg_lambda=0.01, lr=0.01, max_epochs=4, batch_size=128,
+        reg_lambda=0.01, lr=0.01, max_epochs=8, batch_size=128,
         random_state=0).fit(X, y)
     assert reg.predict(X).shape == y.shape
     assert all(np.isfinite(p) and p > 0 for p in reg.history[:, "penalty"])
-    assert reg.score(X, y) > 0.3
+    assert reg.score(X, y) > 0.4  # measured 0.64-0.75
 
 
 # ----------------------------------------------------------------------
