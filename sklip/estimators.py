@@ -24,8 +24,9 @@ _SHARED_PARAMETERS = """\
         ``module__<name>`` parameters; an instance is copied before training
         so that the object passed in is never changed.
     regularizer : str or Regularizer, default="clip"
-        ``"none"``, ``"clip"``, ``"sumlip"``, ``"tv"``, ``"ptv"`` or a
-        :class:`~sklip.regularizers.Regularizer` object. Its own parameters
+        ``"none"``, ``"clip"``, ``"sumlip"``, ``"tv"``, ``"ptv"``,
+        ``"adversarial"`` or a :class:`~sklip.regularizers.Regularizer`
+        object. Its own parameters
         are reachable as ``regularizer__<name>``.
     reg_lambda : float, default=0.1
         Initial regularisation weight λ (≥ 0).

@@ -103,10 +103,12 @@ class PTVRegularizer(Regularizer):
         quotient and shrinks after one that did not (which is undone).
     min_epsilon : float, default=1e-3
         Smallest radius used: the estimator's ε is floored here. In float32
-        the quotient of two points closer than about 1e-5 is mostly rounding
-        error, and below about 1e-7 the points round to their anchor and the
-        penalty silently vanishes; with the default decay 0.9 the floor is
-        reached after about 65 epochs. 0 disables the floor.
+        (about 7 significant digits) the quotient of points 1e-5 apart
+        already carries rounding errors of about 1 % for inputs and outputs
+        of order 1, and below about 1e-7 the points round to their anchor
+        and the penalty silently vanishes. With ``epsilon=1`` and the
+        default decay 0.9 the floor is reached after about 65 epochs.
+        0 disables the floor.
 
     Attributes
     ----------
