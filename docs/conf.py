@@ -10,7 +10,9 @@ built from a read-only checkout.
 """
 
 import ast
+import importlib
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -21,6 +23,7 @@ ROOT = DOCS.parent
 sys.path.insert(0, str(ROOT))
 
 import sklip  # noqa: E402
+from sphinx.util.docutils import SphinxDirective  # noqa: E402
 
 project = "sklip"
 author = "The sklip developers"
@@ -110,6 +113,83 @@ def _fill_examples(app, docname, source):
         source[0] = source[0].replace(_EXAMPLES_MARKER, _examples_rst())
 
 
+def _skip_member(app, what, name, obj, skip, options):
+    # scikit-learn adds ``set_fit_request``/``set_score_request`` to every
+    # estimator class (metadata routing); their docstrings refer to
+    # scikit-learn's own glossary and labels, which do not exist here.
+    if name.startswith("set_") and name.endswith("_request"):
+        return True
+    return None
+
+
+# A bare ``*input_shape`` in a shape such as ``(n, *input_shape)`` starts
+# reST emphasis that never ends (a docutils warning). Escape it until the
+# package's docstrings put those shapes in double backquotes.
+_BARE_STAR = re.compile(r"(?<=, )\*(?=[A-Za-z_]\w*\))")
+
+
+def _escape_bare_stars(line):
+    if line.lstrip().startswith((">>>", "...")):
+        return line
+    parts = line.split("``")
+    # Even-numbered parts are outside inline literals.
+    for i in range(0, len(parts), 2):
+        parts[i] = _BARE_STAR.sub(r"\\*", parts[i])
+    return "``".join(parts)
+
+
+def _process_docstring(app, what, name, obj, options, lines):
+    lines[:] = [_escape_bare_stars(line) for line in lines]
+
+
+def _data_comment(fullname):
+    """The ``#:`` comment of a module constant, also when re-exported.
+
+    autodoc finds the comment only in the module that assigns the constant;
+    the public packages re-export theirs from private ``_x.py`` modules.
+    """
+    from sphinx.pycode import ModuleAnalyzer
+
+    package, _, attr = fullname.rpartition(".")
+    module = sys.modules[package]
+    candidates = [package]
+    if module.__file__.endswith("__init__.py"):
+        folder = Path(module.__file__).parent
+        candidates += [f"{package}.{p.stem}"
+                       for p in sorted(folder.glob("_*.py"))]
+    for modname in candidates:
+        docs = ModuleAnalyzer.for_module(modname).find_attr_docs()
+        if ("", attr) in docs:
+            return [line for line in docs[("", attr)] if line.strip()]
+    return []
+
+
+class SklipDataDirective(SphinxDirective):
+    """``.. sklip-data:: package.NAME``: a constant with its ``#:`` comment.
+
+    A tuple is shown with its value, a dict with its keys.
+    """
+
+    required_arguments = 1
+
+    def run(self):
+        fullname = self.arguments[0]
+        package, _, attr = fullname.rpartition(".")
+        value = getattr(importlib.import_module(package), attr)
+        text = [f".. py:data:: {attr}", f"   :module: {package}"]
+        if isinstance(value, tuple):
+            text.append(f"   :value: {value!r}")
+        text.append("")
+        text += [f"   {line}" for line in _data_comment(fullname)]
+        if isinstance(value, dict):
+            keys = ", ".join(f"``{key!r}``" for key in value)
+            text += ["", f"   Keys: {keys}."]
+        return self.parse_text_to_nodes("\n".join(text))
+
+
 def setup(app):
     app.connect("source-read", _fill_examples)
+    app.connect("autodoc-skip-member", _skip_member)
+    app.connect("autodoc-process-docstring", _process_docstring)
+    app.add_directive("sklip-data", SklipDataDirective)
     return {"parallel_read_safe": True}

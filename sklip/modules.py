@@ -22,7 +22,7 @@ ACTIVATIONS = {
 
 
 class MLP(nn.Module):
-    """Fully connected network ``in -> hidden... -> out``.
+    """Fully connected network ``in -> hidden -> out``.
 
     Inputs of any shape ``(n, *dims)`` are flattened to ``(n, prod(dims))``
     first, so the same network takes tabular data and images.

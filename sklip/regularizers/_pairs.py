@@ -38,7 +38,7 @@ def difference_quotients(module, u, v):
     ----------
     module : torch.nn.Module
         The network ``f``.
-    u, v : torch.Tensor of shape (m, *input_shape)
+    u, v : torch.Tensor of shape ``(m, *input_shape)``
         The pairs.
 
     Returns
@@ -93,7 +93,7 @@ def ascend_pairs(module, u, v, step_size, n_iter=1, step_factor=1.3,
     ----------
     module : torch.nn.Module
         The network ``f``; its weights are not changed and get no gradient.
-    u, v : torch.Tensor of shape (m, *input_shape)
+    u, v : torch.Tensor of shape ``(m, *input_shape)``
         Starting pairs.
     step_size : torch.Tensor of shape (m,)
         Step length of each pair.
@@ -139,7 +139,7 @@ def seed_pairs(X, n_pairs, init="plain", noise_scale=0.1, generator=None):
 
     Parameters
     ----------
-    X : torch.Tensor of shape (n, *input_shape)
+    X : torch.Tensor of shape ``(n, *input_shape)``
         Data to seed from (a training batch).
     n_pairs : int
         Number of pairs.
@@ -156,7 +156,7 @@ def seed_pairs(X, n_pairs, init="plain", noise_scale=0.1, generator=None):
 
     Returns
     -------
-    u, v : torch.Tensor of shape (n_pairs, *input_shape)
+    u, v : torch.Tensor of shape ``(n_pairs, *input_shape)``
     """
     if init not in PAIR_INITS:
         raise ValueError(

@@ -114,7 +114,7 @@ class PTVRegularizer(Regularizer):
     ----------
     last_pairs_ : tuple of torch.Tensor or None
         ``(x1, x2)``, the pairs of the last training step (detached), each of
-        shape (batch_size, *input_shape).
+        shape ``(batch_size, *input_shape)``.
     last_anchors_ : torch.Tensor or None
         The batch ``x`` that anchored them.
     last_epsilon_ : float or None
