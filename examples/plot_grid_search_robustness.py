@@ -47,7 +47,7 @@ base = LipschitzClassifier(hidden_layer_sizes=(64,), max_epochs=15, lr=0.1,
                            optimizer="sgdm", batch_size=64, random_state=0)
 param_grid = [
     {"regularizer": ["none"]},
-    {"regularizer": ["clip", "tv"], "reg_lambda": [0.03, 0.3]},
+    {"regularizer": ["clip", "tv"], "reg_lambda": [0.03, 0.1]},
 ]
 EPS = 1.0
 scoring = {
@@ -71,7 +71,8 @@ print(f"best mean CV PGD accuracy: {search.best_score_:.3f}")
 standard = clone(base).set_params(regularizer="none").fit(X_train, y_train)
 radii = [0.0, 0.5, 1.0, 1.5, 2.0]
 curves = {}
-for label, model in [(f"best: {search.best_params_}", search.best_estimator_),
+for label, model in [("best: " + ", ".join(f"{k}={v}" for k, v in sorted(
+                         search.best_params_.items())), search.best_estimator_),
                      ("standard (none)", standard)]:
     curve = robustness_curve(model, X_test, y_test, attack="pgd", radii=radii,
                              norm=2, n_iter=10, clamp=(0, 1), random_state=0)
