@@ -71,8 +71,9 @@ print(f"best mean CV PGD accuracy: {search.best_score_:.3f}")
 standard = clone(base).set_params(regularizer="none").fit(X_train, y_train)
 radii = [0.0, 0.5, 1.0, 1.5, 2.0]
 curves = {}
-for label, model in [("best: " + ", ".join(f"{k}={v}" for k, v in sorted(
-                         search.best_params_.items())), search.best_estimator_),
+best_label = "best: " + ", ".join(
+    f"{key}={value}" for key, value in sorted(search.best_params_.items()))
+for label, model in [(best_label, search.best_estimator_),
                      ("standard (none)", standard)]:
     curve = robustness_curve(model, X_test, y_test, attack="pgd", radii=radii,
                              norm=2, n_iter=10, clamp=(0, 1), random_state=0)
