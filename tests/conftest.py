@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from sklip import LipschitzClassifier
 from sklip.datasets import load_digits_scaled, load_mnist, make_polynomial
 
 # The networks in the tests are tiny: one thread is faster than two and
@@ -42,3 +43,13 @@ def mnist():
     """The real MNIST test split as the 8,000 / 2,000 split of the SPEC."""
     X, y = load_mnist(MNIST_DIR)
     return X[:8000], X[8000:], y[:8000], y[8000:]
+
+
+@pytest.fixture(scope="session")
+def digits_clf(digits):
+    """A standard (unregularised) classifier trained on the digits split,
+    shared by the attack and metric tests."""
+    X_train, _, y_train, _ = digits
+    return LipschitzClassifier(regularizer="none", hidden_layer_sizes=(64,),
+                               max_epochs=20, lr=0.003,
+                               random_state=0).fit(X_train, y_train)

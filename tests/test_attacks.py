@@ -18,22 +18,6 @@ art_classification = pytest.importorskip(
 art_evasion = pytest.importorskip("art.attacks.evasion")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # On a shared 2-core machine, torch's 2 OpenMP threads mostly wait for
-    # each other on these tiny networks; one thread is many times faster.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def digits_clf(digits):
-    X_train, _, y_train, _ = digits
-    return LipschitzClassifier(regularizer="none", hidden_layer_sizes=(64,),
-                               max_epochs=20, lr=0.003,
-                               random_state=0).fit(X_train, y_train)
 
 
 def _art_classifier(clf):

@@ -30,15 +30,6 @@ def _one_input_net(seed, activation, n_outputs=1):
                activation=activation)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """The networks here are tiny: a second intra-op thread only adds
-    synchronisation, which costs dearly on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @pytest.fixture(scope="module")
 def digits_classifier(digits):

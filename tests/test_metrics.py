@@ -24,26 +24,12 @@ from sklip.regularizers import (AdversarialRegularizer, get_regularizer,
 FGSM = FGSMAttack(0.1, norm="inf", clamp=(0, 1))
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # On a shared 2-core machine, torch's 2 OpenMP threads mostly wait for
-    # each other on these tiny networks; one thread is many times faster.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def _tiny_classifier(**params):
     return LipschitzClassifier(**{
         "regularizer": "none", "hidden_layer_sizes": (32,), "max_epochs": 8,
         "lr": 0.005, "random_state": 0, **params})
 
-
-@pytest.fixture(scope="module")
-def digits_clf(digits):
-    X_train, _, y_train, _ = digits
-    return _tiny_classifier(max_epochs=20).fit(X_train, y_train)
 
 
 @pytest.fixture(scope="module")
