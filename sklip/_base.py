@@ -342,6 +342,25 @@ class LipschitzNet(NeuralNet):
         return {"loss": loss, "y_pred": y_pred, "penalty": penalty,
                 "data_loss": data_loss.detach()}
 
+    def run_single_epoch(self, iterator, training, prefix, step_fn,
+                         **fit_params):
+        super().run_single_epoch(iterator, training, prefix, step_fn,
+                                 **fit_params)
+        if training and iterator is not None:
+            self._check_not_diverged()
+
+    def _check_not_diverged(self):
+        # skorch has already turned every batch loss into a float, so this
+        # costs no extra synchronisation. A NaN loss means NaN weights: stop
+        # rather than hand back a network that predicts garbage.
+        losses = [batch["train_loss"] for batch in self.history[-1, "batches"]
+                  if "train_loss" in batch]
+        if losses and not np.all(np.isfinite(losses)):
+            raise FloatingPointError(
+                f"training diverged in epoch {len(self.history)}: the "
+                f"training loss became {losses[-1]}. Lower lr (now "
+                f"{self.lr}) or reg_lambda (now {self.reg_lambda_}).")
+
     @contextmanager
     def _seeded(self):
         """Seed torch from ``random_state`` without touching the caller's

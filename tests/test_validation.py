@@ -161,3 +161,17 @@ def test_classifier_rejects_continuous_targets(data, no_training):
     X, _ = data
     with pytest.raises(ValueError, match="Unknown label type"):
         LipschitzClassifier(**FAST).fit(X, np.linspace(0, 1, len(X)))
+
+
+def test_diverging_training_raises_instead_of_returning_nan_weights():
+    # A step too large for CLIP's penalty at λ = 1: the loss becomes NaN in
+    # epoch 13 (seeded); without the check fit returned NaN weights.
+    from sklip.datasets import load_digits_scaled
+
+    X, y = load_digits_scaled()
+    clf = LipschitzClassifier(regularizer="clip", reg_lambda=1.0,
+                              optimizer="sgdm", lr=0.1,
+                              hidden_layer_sizes=(64,), max_epochs=15,
+                              random_state=0)
+    with pytest.raises(FloatingPointError, match="diverged.*lr"):
+        clf.fit(X, y)
