@@ -132,9 +132,6 @@ class LipschitzClassifier(ClassifierMixin, LipschitzNet):
     def _default_criterion(self):
         return torch.nn.CrossEntropyLoss
 
-    def _y_check_args(self):
-        return {}
-
     def _validate_targets(self, y, reset):
         y = column_or_1d(y, warn=True)
         if y.dtype.kind in "fc" and not np.all(np.isfinite(y)):

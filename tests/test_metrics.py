@@ -281,3 +281,14 @@ def test_lipschitz_scorer(digits, digits_clf):
                           refit="lip", error_score="raise")
     search.fit(X_test, y_test)
     assert np.all(search.cv_results_["mean_test_lip"] < 0)
+
+
+def test_robustness_curve_of_a_named_pgd_is_reproducible(digits, digits_clf):
+    _, X_test, _, y_test = digits
+    X_test, y_test = X_test[:100], y_test[:100]
+    first = robustness_curve(digits_clf, X_test, y_test, "pgd", radii=[1.0],
+                             n_iter=3, n_restarts=1)
+    second = robustness_curve(digits_clf, X_test, y_test, "pgd", radii=[1.0],
+                              n_iter=3, n_restarts=1)
+    assert first["attack_params"]["random_state"] == 0
+    np.testing.assert_array_equal(first["accuracy"], second["accuracy"])

@@ -131,7 +131,7 @@ def adversarial_mse(estimator, X, y, attack, *, sample_weight=None,
 
 def robustness_curve(estimator, X, y, attack="pgd",
                      radii=(0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0), *,
-                     batch_size=1024, **attack_params):
+                     random_state=0, batch_size=1024, **attack_params):
     """Accuracy of a classifier against the radius of an attack.
 
     The clean predictions are computed once, and a radius of 0 reuses them.
@@ -147,6 +147,10 @@ def robustness_curve(estimator, X, y, attack="pgd",
         each value of ``radii``.
     radii : array-like of float, default=(0, 0.5, ..., 3)
         Radii (≥ 0) to evaluate, in the attack's norm.
+    random_state : int, RandomState or None, default=0
+        Seed of a randomised attack (PGD's random start, noise) named by
+        string, as for the scorers, so the curve is reproducible; an Attack
+        object keeps its own.
     batch_size : int, default=1024
         Samples attacked at once.
     **attack_params
@@ -195,6 +199,9 @@ def robustness_curve(estimator, X, y, attack="pgd",
     else:
         base = get_attack(attack, **{radius_param or "eps": 0.0,
                                      **attack_params})
+        if "random_state" in base.get_params() \
+                and "random_state" not in attack_params:
+            base.set_params(random_state=random_state)
     base.validate()
     radius_param = base.radius_param
 
