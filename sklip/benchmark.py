@@ -38,7 +38,7 @@ DATASETS = ("digits", "mnist", "polynomial")
 
 #: Estimator parameters of each method on image data scaled to [0, 1].
 METHOD_PARAMS = {
-    "none": {"regularizer": "none"},
+    "none": {"regularizer": "none", "reg_lambda": 0.0},
     "clip": {"regularizer": "clip", "reg_lambda": 0.01},
     "sumlip": {"regularizer": "sumlip", "reg_lambda": 0.1},
     "tv": {"regularizer": "tv", "reg_lambda": 0.1},
@@ -49,7 +49,7 @@ METHOD_PARAMS = {
 #: Estimator parameters of each method on the polynomial task (targets in
 #: [0, 1], inputs in [-3, 3]).
 POLYNOMIAL_PARAMS = {
-    "none": {"regularizer": "none"},
+    "none": {"regularizer": "none", "reg_lambda": 0.0},
     "clip": {"regularizer": "clip", "reg_lambda": 0.01},
     "sumlip": {"regularizer": "sumlip", "reg_lambda": 0.03},
     "tv": {"regularizer": "tv", "reg_lambda": 0.03},
