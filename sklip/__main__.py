@@ -28,6 +28,27 @@ def _benchmark(args):
     return 0
 
 
+def _timing(args):
+    """Seconds per epoch of every method against standard training."""
+    from .benchmark import METHOD_PARAMS, _check_args, load_data
+    from .timing import format_timing, time_methods
+
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    _check_args(args.dataset, methods, args.epochs)
+    if args.dataset == "polynomial":
+        raise ValueError("--timing measures classifiers: use --dataset "
+                         "digits or mnist.")
+    X_train, _, y_train, _ = load_data(args.dataset, args.data_dir, args.seed)
+    epochs = args.epochs or 10
+    rows = time_methods(X_train, y_train, methods, METHOD_PARAMS,
+                        epochs=epochs, device=args.device, seed=args.seed)
+    print(f"sklip benchmark --timing: {args.dataset}, {len(X_train)} "
+          f"training samples, MLP {X_train.shape[1]}-200-80-"
+          f"{int(y_train.max()) + 1}, batch 128, median of epochs 2-{epochs}")
+    print(format_timing(rows))
+    return 0
+
+
 def main(argv=None):
     """Entry point of ``python -m sklip`` and the ``sklip`` script.
 
@@ -65,12 +86,16 @@ def main(argv=None):
     bench.add_argument("--output", default="sklip-results",
                        help="folder for results.csv/json and the plots")
     bench.add_argument("--no-progress", action="store_true")
+    bench.add_argument("--timing", action="store_true",
+                       help="only time training: seconds per epoch of every "
+                       "method against standard training in the same run")
     bench.set_defaults(run=_benchmark)
     args = parser.parse_args(argv)
     if args.epochs is not None and args.epochs < 1:
         parser.error("--epochs must be a positive integer")
     try:
-        return args.run(args)
+        return _timing(args) if getattr(args, "timing", False) \
+            else args.run(args)
     except (ValueError, FileNotFoundError, TypeError) as exc:
         # Bad options end in one clear line, not a traceback.
         parser.exit(2, f"sklip: error: {exc}\n")

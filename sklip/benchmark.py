@@ -28,7 +28,7 @@ from .metrics import adversarial_accuracy, robustness_curve
 from .attacks import get_attack
 
 __all__ = ["METHODS", "DATASETS", "METHOD_PARAMS", "run_benchmark",
-           "format_table", "BenchmarkResult"]
+           "load_data", "format_table", "BenchmarkResult"]
 
 #: Methods compared, in the order of the slides' Table 1 (plus CLIP).
 METHODS = ("none", "clip", "sumlip", "tv", "ptv", "adversarial")
@@ -97,7 +97,9 @@ class BenchmarkResult:
         return format_table(self.rows)
 
 
-def _load(dataset, data_dir, seed):
+def load_data(dataset, data_dir=None, seed=0):
+    """Train/test split of a benchmark data set: (X_train, X_test, y_train,
+    y_test)."""
     if dataset == "digits":
         from sklearn.model_selection import train_test_split
 
@@ -185,7 +187,7 @@ def run_benchmark(dataset="digits", methods=METHODS, *, data_dir=None,
     _check_args(dataset, methods, epochs)
     defaults = _DATA_DEFAULTS[dataset]
     epochs = epochs or defaults["epochs"]
-    X_train, X_test, y_train, y_test = _load(dataset, data_dir, seed)
+    X_train, X_test, y_train, y_test = load_data(dataset, data_dir, seed)
     settings = {"dataset": dataset, "epochs": epochs, "seed": seed,
                 "device": str(device), "n_train": len(X_train),
                 "n_test": len(X_test)}

@@ -74,3 +74,22 @@ def test_cli_bad_options_give_one_clear_line(argv, message, capsys):
     err = capsys.readouterr().err
     assert message in err
     assert "Traceback" not in err
+
+
+def test_timing_mode_reports_ratios_to_standard_training(capsys):
+    status = main(["benchmark", "--timing", "--methods", "none,clip,tv",
+                   "--epochs", "2"])
+    out = capsys.readouterr().out
+    assert status == 0
+    rows = {line.split("  ")[0].strip(): line.split()[-2:]
+            for line in out.splitlines()[3:]}
+    assert set(rows) == {"none", "none + monitor", "clip", "tv",
+                         "hand loop, DataLoader", "hand loop, tensor slices"}
+    assert float(rows["none"][1]) == 1.0
+    assert all(float(sec) > 0 for sec, _ in rows.values())
+
+
+def test_timing_mode_refuses_regression(capsys):
+    with pytest.raises(SystemExit):
+        main(["benchmark", "--timing", "--dataset", "polynomial"])
+    assert "--timing measures classifiers" in capsys.readouterr().err
