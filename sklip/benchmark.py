@@ -98,8 +98,20 @@ class BenchmarkResult:
 
 
 def load_data(dataset, data_dir=None, seed=0):
-    """Train/test split of a benchmark data set: (X_train, X_test, y_train,
-    y_test)."""
+    """Train/test split of a benchmark data set.
+
+    Parameters
+    ----------
+    dataset : {"digits", "mnist", "polynomial"}
+    data_dir : str or Path or None
+        Folder of the MNIST IDX files.
+    seed : int, default=0
+        Seed of the digits split and of the polynomial samples.
+
+    Returns
+    -------
+    X_train, X_test, y_train, y_test : ndarray
+    """
     if dataset == "digits":
         from sklearn.model_selection import train_test_split
 
