@@ -160,3 +160,25 @@ def test_clip_flattens_the_polynomial_fit_while_fitting_it(polynomial_fits):
     assert lip_clip < 0.75 * lip_plain
     # The history's per-epoch estimate is a lower bound of the true value.
     assert clipped.history[-1, "lipschitz"] <= lip_clip * 1.01
+
+
+class _Sine(nn.Module):
+    def forward(self, X):
+        return torch.sin(3 * X)
+
+
+def test_fixed_step_climb_keeps_every_step():
+    from sklip.regularizers._pairs import climb_pairs
+
+    # A step far too long for the oscillating f lowers q: ascend_pairs
+    # undoes it, climb_pairs (pTV's fixed-step ascent) keeps it.
+    u, v = torch.tensor([[0.0]]), torch.tensor([[0.1]])
+    step = torch.tensor([5.0])
+    q0 = difference_quotients(_Sine(), u, v)
+    climbed_u, climbed_v = climb_pairs(_Sine(), u, v, step, n_iter=1)
+    moved = torch.cat([climbed_u - u, climbed_v - v], dim=1).norm()
+    assert float(moved) == pytest.approx(5.0, rel=1e-4)  # joint step length
+    assert float(difference_quotients(_Sine(), climbed_u, climbed_v)) < float(q0)
+    kept_u, kept_v, _, _ = ascend_pairs(_Sine(), u, v, step, n_iter=1)
+    torch.testing.assert_close(kept_u, u)
+    torch.testing.assert_close(kept_v, v)

@@ -16,7 +16,8 @@ in which case the step is undone. The same search serves the ``clip`` and
 
 import torch
 
-__all__ = ["PAIR_INITS", "difference_quotients", "ascend_pairs", "seed_pairs",
+__all__ = ["PAIR_INITS", "difference_quotients", "ascend_pairs", "climb_pairs",
+           "seed_pairs",
            "keep_apart", "data_scale", "PairSearch"]
 
 #: Ways to seed the pairs from data (SPEC §2).
@@ -118,10 +119,7 @@ def ascend_pairs(module, u, v, step_size, n_iter=1, step_factor=1.3,
     q, grad_u, grad_v = _value_and_grad(module, u, v)
     u, v = u.detach(), v.detach()
     for _ in range(n_iter):
-        scale = _expand(step_size / _pair_norm(grad_u, grad_v), u)
-        new_u, new_v = u + scale * grad_u, v + scale * grad_v
-        if project is not None:
-            new_u, new_v = project(new_u, new_v)
+        new_u, new_v = _step(u, v, grad_u, grad_v, step_size, project)
         new_q, new_grad_u, new_grad_v = _value_and_grad(module, new_u, new_v)
         better = new_q > q  # NaN compares False: a diverged step is undone
         step_size = torch.where(better, step_size * step_factor,
@@ -132,6 +130,47 @@ def ascend_pairs(module, u, v, step_size, n_iter=1, step_factor=1.3,
         grad_v = torch.where(keep, new_grad_v, grad_v)
         q = torch.where(better, new_q, q)
     return u, v, q, step_size
+
+
+def _step(u, v, grad_u, grad_v, step_size, project):
+    scale = _expand(step_size / _pair_norm(grad_u, grad_v), u)
+    new_u, new_v = u + scale * grad_u, v + scale * grad_v
+    if project is not None:
+        new_u, new_v = project(new_u, new_v)
+    return new_u, new_v
+
+
+def climb_pairs(module, u, v, step_size, n_iter=1, project=None):
+    """Fixed-step gradient ascent on ``q(u, v)**2`` (the slides' pTV).
+
+    Every step moves each pair a distance ``step_size`` along the normalised
+    gradient and is always kept: there is no acceptance test, so ``n_iter``
+    steps cost ``n_iter`` gradient evaluations instead of the ``n_iter + 1``
+    of :func:`ascend_pairs`.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network; its weights get no gradient.
+    u, v : torch.Tensor of shape ``(m, *input_shape)``
+        Starting pairs.
+    step_size : torch.Tensor of shape (m,)
+        Step length of each pair.
+    n_iter : int, default=1
+        Number of steps.
+    project : callable or None, default=None
+        ``project(u, v) -> (u, v)`` applied after every step.
+
+    Returns
+    -------
+    u, v : torch.Tensor
+        The moved pairs (detached).
+    """
+    u, v = u.detach(), v.detach()
+    for _ in range(n_iter):
+        _, grad_u, grad_v = _value_and_grad(module, u, v)
+        u, v = _step(u, v, grad_u, grad_v, step_size, project)
+    return u, v
 
 
 def seed_pairs(X, n_pairs, init="plain", noise_scale=0.1, generator=None):

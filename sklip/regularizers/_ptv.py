@@ -13,14 +13,15 @@ the ε-ball. With ε shrinking every epoch it tends to the total variation
 ``int ||grad f(x)|| dx`` (Rudin, Osher & Fatemi, Physica D 60, 1992), which
 is the point of the method: the slides' "FLIP: Cheap computation for TV" and
 "FLIP: Projected Finite Lipschitz Total Variation" (algorithm). The ascent is
-the adaptive pair search of CLIP (Bungert et al., SSVM 2021).
+that of CLIP's pair search (Bungert et al., SSVM 2021), with
+fixed steps as in the slides or CLIP's adaptive ones.
 """
 
 import torch
 
 from .._validation import check_int, check_real
 from ._base import Regularizer
-from ._pairs import _quotients_from_outputs, ascend_pairs
+from ._pairs import _quotients_from_outputs, ascend_pairs, climb_pairs
 
 __all__ = ["PTVRegularizer", "sphere_points", "project_to_sphere"]
 
@@ -74,7 +75,7 @@ class PTVRegularizer(Regularizer):
 
     For each training batch, every point ``x`` anchors one pair started at
     two random points of the sphere of radius ``net.epsilon_`` around ``x``;
-    the pair takes ``n_iter`` adaptive gradient-ascent steps on the squared
+    the pair takes ``n_iter`` gradient-ascent steps on the squared
     difference quotient, each followed by the projection of both points
     back onto the sphere, and the penalty is the mean quotient over the
     batch. The batch and the pairs go through the network in one forward
@@ -96,11 +97,14 @@ class PTVRegularizer(Regularizer):
         Gradient-ascent steps per pair and training step (0: the random
         starting points are used as they are).
     step_size : float, default=0.5
-        Initial ascent step of a pair as a fraction of ε, so that one value
-        fits every radius along the schedule.
-    step_factor : float, default=1.3
-        Factor by which a pair's step grows after a step that raised its
-        quotient and shrinks after one that did not (which is undone).
+        Ascent step of a pair as a fraction of ε, so that one value fits
+        every radius along the schedule.
+    step_factor : float or None, default=None
+        ``None``: fixed steps, each kept, as in the slides' algorithm (one
+        gradient evaluation per step). A number makes the step adaptive as
+        in CLIP: it grows by this factor after a step that raised the
+        quotient and shrinks after one that did not, which is undone — at
+        the cost of one more forward/backward pass per training step.
     min_epsilon : float, default=1e-3
         Smallest radius used: the estimator's ε is floored here. In float32
         (about 7 significant digits) the quotient of points 1e-5 apart
@@ -145,7 +149,7 @@ class PTVRegularizer(Regularizer):
     # The slides' algorithm: ε <- 0.9 ε after every epoch.
     default_epsilon_decay = 0.9
 
-    def __init__(self, n_iter=1, step_size=0.5, step_factor=1.3,
+    def __init__(self, n_iter=1, step_size=0.5, step_factor=None,
                  min_epsilon=1e-3):
         self.n_iter = n_iter
         self.step_size = step_size
@@ -158,7 +162,7 @@ class PTVRegularizer(Regularizer):
         check_real(self.step_size, prefix + "step_size", min_val=0,
                    include_boundaries="neither")
         check_real(self.step_factor, prefix + "step_factor", min_val=1,
-                   include_boundaries="neither")
+                   include_boundaries="neither", allow_none=True)
         check_real(self.min_epsilon, prefix + "min_epsilon", min_val=0)
 
     def reset(self):
@@ -190,8 +194,13 @@ class PTVRegularizer(Regularizer):
                 return (project_to_sphere(u, anchors, radius),
                         project_to_sphere(v, anchors, radius))
 
-            x1, x2, _, _ = ascend_pairs(module, x1, x2, steps, self.n_iter,
-                                        self.step_factor, project=project)
+            if self.step_factor is None:
+                x1, x2 = climb_pairs(module, x1, x2, steps, self.n_iter,
+                                     project=project)
+            else:
+                x1, x2, _, _ = ascend_pairs(module, x1, x2, steps,
+                                            self.n_iter, self.step_factor,
+                                            project=project)
         # One forward pass for the batch and both ends of the pairs.
         out = module(torch.cat([X, x1, x2]))
         q = _quotients_from_outputs(out[n:2 * n], out[2 * n:], x1, x2)
