@@ -23,6 +23,8 @@ from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
 from skorch.dataset import unpack_data
 from skorch.utils import is_dataset, to_device
 
+from ._batches import fast_batches
+from ._dataset import CheckedDataset
 from ._validation import check_choice, check_int, check_real
 from .callbacks import EpsilonSchedule, LambdaSchedule, LipschitzMonitor
 from .modules import ACTIVATIONS, MLP
@@ -51,7 +53,7 @@ class LipschitzNet(NeuralNet):
             module=None,
             *,
             regularizer="clip",
-            reg_lambda=0.1,
+            reg_lambda="auto",
             target_accuracy=None,
             warm_up=False,
             reg_lambda_step=0.0,
@@ -118,7 +120,8 @@ class LipschitzNet(NeuralNet):
     # ------------------------------------------------------------------
     def _validate_hyperparameters(self):
         """Check every sklip hyperparameter before anything is trained."""
-        check_real(self.reg_lambda, "reg_lambda", min_val=0)
+        if not (isinstance(self.reg_lambda, str) and self.reg_lambda == "auto"):
+            check_real(self.reg_lambda, "reg_lambda", min_val=0)
         check_real(self.target_accuracy, "target_accuracy", max_val=1,
                    allow_none=True)
         if not isinstance(self.warm_up, (bool, np.bool_)):
@@ -189,6 +192,11 @@ class LipschitzNet(NeuralNet):
         regularizer = get_regularizer(self.regularizer, **params)
         regularizer.validate()
         return regularizer
+
+    def _resolved_reg_lambda(self):
+        if isinstance(self.reg_lambda, str):  # "auto"
+            return float(self.regularizer_.default_lambda)
+        return float(self.reg_lambda)
 
     def _resolved_epsilon(self):
         if self.epsilon is not None:
@@ -274,7 +282,10 @@ class LipschitzNet(NeuralNet):
         kwargs.setdefault("batch_size", self.batch_size)
         if kwargs["batch_size"] == -1:
             kwargs["batch_size"] = len(dataset)
-        return iterator(dataset, **kwargs)
+        # In-memory arrays are sliced in whole batches rather than indexed
+        # sample by sample (the same batches; see sklip._batches).
+        batches = fast_batches(dataset, iterator, kwargs)
+        return batches if batches is not None else iterator(dataset, **kwargs)
 
     def set_params(self, **kwargs):
         """Set parameters; ``regularizer__<name>`` also works when fitted.
@@ -338,9 +349,19 @@ class LipschitzNet(NeuralNet):
         data_loss = self.get_loss(y_pred, yi, X=Xi, training=True)
         loss = data_loss if penalty is None else regularizer.combine(
             data_loss, penalty, self.reg_lambda_)
-        loss.backward()
+        self._backward(loss)
         return {"loss": loss, "y_pred": y_pred, "penalty": penalty,
                 "data_loss": data_loss.detach()}
+
+    def _backward(self, loss):
+        """Backpropagate the training objective of one step.
+
+        The single place where training calls ``backward``, so that a
+        wrapper such as :class:`~sklip.accelerate.AcceleratedLipschitzClassifier`
+        can route it through its ``Accelerator`` (loss scaling, gradient
+        accumulation, distributed gradient reduction).
+        """
+        loss.backward()
 
     def run_single_epoch(self, iterator, training, prefix, step_fn,
                          **fit_params):
@@ -382,9 +403,16 @@ class LipschitzNet(NeuralNet):
         ----------
         X : array-like of shape (n_samples, ...) or torch Dataset
             Training inputs: 2-D tabular data, or arrays of any rank for a
-            module that takes images; a Dataset is used as it is.
+            module that takes images. A map-style
+            :class:`torch.utils.data.Dataset` yielding ``(X_i, y_i)`` pairs
+            is read item by item, so data larger than memory can stream;
+            every item is checked and converted as it is read (float32
+            input of the first item's shape, finite values, targets as for
+            arrays), and a classifier needs its ``classes``.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
-            Targets (``None`` when ``X`` is a Dataset yielding them).
+            Targets. ``None`` when ``X`` is a Dataset yielding them (a ``y``
+            given with a Dataset is only passed to ``train_split``, as in
+            skorch).
         **fit_params : dict
             Not supported: the regularisers call the module with the input
             alone, so extra arguments (e.g. ``sample_weight``) raise a
@@ -406,8 +434,12 @@ class LipschitzNet(NeuralNet):
         Parameters
         ----------
         X, y : see :meth:`fit`
-        classes : array-like or None
-            Unused, for scikit-learn compatibility.
+        classes : array-like of shape (n_classes,) or None
+            Classifiers only: every label of the problem, as in
+            scikit-learn's ``partial_fit``. On the first call it takes
+            precedence over the ``classes`` hyperparameter (``None``: that
+            hyperparameter, else the labels of ``y``); later calls must
+            give the same classes or ``None``. Ignored by regressors.
         **fit_params : dict
             Not supported (see :meth:`fit`).
 
@@ -419,25 +451,28 @@ class LipschitzNet(NeuralNet):
             return super().partial_fit(X, y, **fit_params)
         _reject_fit_params(fit_params)
         self._validate_hyperparameters()
-        X, y = self._validate_fit_data(X, y, reset=not self.initialized_)
+        X, y = self._validate_fit_data(X, y, reset=not self.initialized_,
+                                       classes=classes)
         with self._seeded():
             return super().partial_fit(X, y)
 
     # ------------------------------------------------------------------
     # Data
     # ------------------------------------------------------------------
-    def _validate_fit_data(self, X, y, reset):
+    def _validate_fit_data(self, X, y, reset, classes=None):
         if is_dataset(X):
+            X = _map_style(X)
             if reset:
-                self._set_dims_from_dataset(X)
-            return X, y
+                self._set_dims_from_dataset(X, classes=classes)
+            return CheckedDataset(X, self.input_shape_,
+                                  self._dataset_targets(classes)), y
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the "
                 "target y is None.")
         X, y = validate_data(self, X, y, reset=reset, **self._x_check_args(),
                              **self._y_check_args())
-        y = self._validate_targets(y, reset=reset)
+        y = self._validate_targets(y, reset=reset, classes=classes)
         if reset:
             self.input_shape_ = tuple(X.shape[1:])
             self.n_inputs_ = int(np.prod(self.input_shape_))
@@ -455,7 +490,8 @@ class LipschitzNet(NeuralNet):
     def _validate_predict_data(self, X):
         self.check_is_fitted()
         if is_dataset(X):
-            return X
+            # Checked item by item as it is read; the targets are ignored.
+            return CheckedDataset(_map_style(X), self.input_shape_)
         X = validate_data(self, X, reset=False, **self._x_check_args())
         self._check_input_shape(X)
         return X
@@ -468,15 +504,26 @@ class LipschitzNet(NeuralNet):
                 f"on inputs of shape (n_samples, "
                 f"{', '.join(map(str, expected))}).")
 
-    def _set_dims_from_dataset(self, dataset):
+    def _set_dims_from_dataset(self, dataset, classes=None):
+        if len(dataset) == 0:
+            raise ValueError(
+                "Found an empty Dataset (0 samples) while a minimum of 1 is "
+                f"required by {type(self).__name__}.")
         Xi, yi = unpack_data(dataset[0])
         Xi = torch.as_tensor(Xi)
         self.input_shape_ = tuple(Xi.shape)
         self.n_inputs_ = int(np.prod(self.input_shape_))
         self.n_features_in_ = self.input_shape_[0] if self.input_shape_ else 1
-        self._set_output_dims_from_target(yi)
+        # Column names come from a DataFrame; a Dataset has none, and names
+        # left from an earlier fit would be checked against the next X.
+        vars(self).pop("feature_names_in_", None)
+        self._set_output_dims_from_target(yi, classes=classes)
 
-    def _set_output_dims_from_target(self, yi):
+    def _set_output_dims_from_target(self, yi, classes=None):
+        raise NotImplementedError
+
+    def _dataset_targets(self, classes=None):
+        """``targets(y_i, index)`` converting a Dataset item's target."""
         raise NotImplementedError
 
     def _input_sample(self, X, n_samples):
@@ -497,6 +544,19 @@ class LipschitzNet(NeuralNet):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = self.random_state is None
         return tags
+
+
+def _map_style(dataset):
+    """The Dataset a ``CheckedDataset`` wraps, checked to be map-style."""
+    if isinstance(dataset, CheckedDataset):
+        dataset = dataset.dataset
+    if isinstance(dataset, torch.utils.data.IterableDataset) or not (
+            hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+        raise TypeError(
+            f"X is a {type(dataset).__name__}, but sklip estimators need a "
+            "map-style torch Dataset (with __len__ and __getitem__ returning "
+            "(X_i, y_i)): training batches are shuffled by index.")
+    return dataset
 
 
 def _reject_fit_params(fit_params):

@@ -97,6 +97,12 @@ def check_choice(value, name, choices):
     return value
 
 
+def module_device(module):
+    """The device of a module's first parameter (CPU when it has none)."""
+    first = next(module.parameters(), None)
+    return first.device if first is not None else torch.device("cpu")
+
+
 def resolve_model(model):
     """The network, its device and the estimator behind ``model``.
 
@@ -120,16 +126,17 @@ def resolve_model(model):
         For anything else.
     """
     if isinstance(model, torch.nn.Module):
-        first = next(model.parameters(), None)
-        device = first.device if first is not None else torch.device("cpu")
-        return model, device, None
+        return model, module_device(model), None
     if hasattr(model, "initialized_") and hasattr(model, "module"):
         if not getattr(model, "initialized_", False) or \
                 not hasattr(model, "module_"):
             raise NotFittedError(
                 f"This {type(model).__name__} instance is not fitted yet; "
                 "call 'fit' before measuring or attacking it.")
-        return model.module_, torch.device(model.device), model
+        # An accelerated estimator has device None: Accelerate placed it.
+        device = (module_device(model.module_) if model.device is None
+                  else torch.device(model.device))
+        return model.module_, device, model
     raise TypeError(
         "expected a fitted sklip estimator or a torch.nn.Module, got "
         f"{type(model).__name__}.")

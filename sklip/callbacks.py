@@ -43,7 +43,7 @@ class LambdaSchedule(Callback):
     def on_train_begin(self, net, **kwargs):
         warming = bool(net.warm_up) and net.target_accuracy is not None
         net.warmed_up_ = not warming
-        net.reg_lambda_ = 0.0 if warming else float(net.reg_lambda)
+        net.reg_lambda_ = 0.0 if warming else net._resolved_reg_lambda()
 
     def on_epoch_begin(self, net, **kwargs):
         self.score_sums_ = None
@@ -90,7 +90,7 @@ class LambdaSchedule(Callback):
         if not net.warmed_up_:
             if score >= alpha:
                 net.warmed_up_ = True
-                net.reg_lambda_ = float(net.reg_lambda)
+                net.reg_lambda_ = net._resolved_reg_lambda()
             return
         step = float(net.reg_lambda_step)
         if step > 0:

@@ -6,6 +6,8 @@ et al., SSVM 2021, arXiv:2103.12531; SumLip, TV and pTV: the slides in
 ``shared/reference``).
 """
 
+import inspect
+
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
@@ -14,6 +16,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
 from ._base import LipschitzNet
+from ._dataset import ClassIndexTargets, FloatTargets
 
 __all__ = ["LipschitzClassifier", "LipschitzRegressor"]
 
@@ -28,8 +31,11 @@ _SHARED_PARAMETERS = """\
         ``"adversarial"`` or a :class:`~sklip.regularizers.Regularizer`
         object. Its own parameters
         are reachable as ``regularizer__<name>``.
-    reg_lambda : float, default=0.1
-        Initial regularisation weight λ (≥ 0).
+    reg_lambda : float or "auto", default="auto"
+        Initial regularisation weight λ (≥ 0). ``"auto"`` takes the
+        regulariser's ``default_lambda``, chosen on MNIST by
+        ``benchmarks/search_defaults.py``: clip 0.1, sumlip 0.1, tv 0.5,
+        ptv 3, adversarial 1 (which only switches it on), none 0.
     target_accuracy : float or None, default=None
         Threshold α of the warm-up and of the discrepancy rule, compared with
         the running training {score}. ``None`` keeps λ fixed.
@@ -103,6 +109,22 @@ _SHARED_ATTRIBUTES = """\
 """
 
 
+_CLASSES_PARAMETER = """\
+    classes : array-like of shape (n_classes,) or None, default=None
+        Every class label. ``None`` takes the labels of ``y`` (arrays). A
+        Dataset needs it: its items' labels are mapped to these classes
+        one item at a time, without a pass over the data first (for a
+        Dataset yielding class indices ``0 .. k-1``, e.g. a torchvision
+        one, ``classes=range(k)``). Also lets ``y`` lack some classes.
+"""
+
+
+def _with_classes(parameters):
+    # The classifier's own parameter, after ``module`` as in its signature.
+    marker = "    regularizer : str or Regularizer"
+    return parameters.replace(marker, _CLASSES_PARAMETER + marker, 1)
+
+
 class LipschitzClassifier(ClassifierMixin, LipschitzNet):
     __doc__ = f"""Neural network classifier with Lipschitz regularisation.
 
@@ -112,8 +134,8 @@ class LipschitzClassifier(ClassifierMixin, LipschitzNet):
 
     Parameters
     ----------
-{_SHARED_PARAMETERS.format(score="accuracy",
-                           criterion=":class:`torch.nn.CrossEntropyLoss`")}
+{_with_classes(_SHARED_PARAMETERS.format(
+    score="accuracy", criterion=":class:`torch.nn.CrossEntropyLoss`"))}
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -129,28 +151,73 @@ class LipschitzClassifier(ClassifierMixin, LipschitzNet):
     (3,)
     """
 
+    def __init__(self, module=None, *, classes=None, **kwargs):
+        super().__init__(module, **kwargs)
+        self.classes = classes
+
     def _default_criterion(self):
         return torch.nn.CrossEntropyLoss
 
-    def _validate_targets(self, y, reset):
+    def _validate_targets(self, y, reset, classes=None):
         y = column_or_1d(y, warn=True)
         if y.dtype.kind in "fc" and not np.all(np.isfinite(y)):
             raise ValueError("Input y contains NaN or infinity.")
         check_classification_targets(y)
         if reset:
-            self.classes_ = np.unique(y)
-            self.n_outputs_ = len(self.classes_)
-        unknown = np.setdiff1d(np.unique(y), self.classes_)
+            self._set_classes(classes, y)
+        elif classes is not None:
+            self._check_same_classes(classes)
+        try:
+            unknown = np.setdiff1d(np.unique(y), self.classes_)
+        except TypeError as exc:  # e.g. int labels against str classes
+            raise ValueError(
+                f"the labels of y (dtype {y.dtype}) cannot be compared with "
+                f"the classes {self.classes_.tolist()}.") from exc
         if unknown.size:
+            if self._given_classes(classes) is not None:
+                raise ValueError(
+                    f"y contains labels {unknown.tolist()} that are not in "
+                    f"classes {self.classes_.tolist()}.")
             raise ValueError(
                 f"y contains labels {unknown.tolist()} not seen in the first "
                 f"fit; known classes: {self.classes_.tolist()}.")
         return np.searchsorted(self.classes_, y).astype(np.int64)
 
-    def _set_output_dims_from_target(self, yi):
-        raise TypeError(
-            "LipschitzClassifier needs the classes to be known: pass X and y "
-            "as arrays, or set classes_ before fitting a Dataset.")
+    def _given_classes(self, classes):
+        # partial_fit's classes first, then the hyperparameter.
+        return classes if classes is not None else self.classes
+
+    def _set_classes(self, classes, y):
+        """Set ``classes_`` from ``partial_fit``'s or the constructor's
+        ``classes``, else from the labels ``y`` (``None`` for a Dataset)."""
+        classes = self._given_classes(classes)
+        if classes is None:
+            if y is None:
+                raise ValueError(
+                    f"{type(self).__name__} needs the classes parameter to "
+                    "fit a Dataset: pass every label the Dataset yields, "
+                    "e.g. classes=range(10) (with arrays the classes are "
+                    "taken from y; reading them from a Dataset would cost a "
+                    "pass over all of its items).")
+            self.classes_ = np.unique(y)
+        else:
+            self.classes_ = _check_classes(classes)
+        self.n_outputs_ = len(self.classes_)
+
+    def _check_same_classes(self, classes):
+        classes = _check_classes(classes)
+        if not np.array_equal(classes, self.classes_):
+            raise ValueError(
+                f"classes={classes.tolist()} is not the same as in the first "
+                f"fit, {self.classes_.tolist()}.")
+
+    def _set_output_dims_from_target(self, yi, classes=None):
+        self._set_classes(classes, None)
+
+    def _dataset_targets(self, classes=None):
+        if classes is not None:
+            self._check_same_classes(classes)
+        return ClassIndexTargets(self.classes_)
 
     def _score_sums(self, y_pred, y):
         correct = (y_pred.argmax(dim=1) == y).sum()
@@ -191,6 +258,37 @@ class LipschitzClassifier(ClassifierMixin, LipschitzNet):
         return self.classes_[self.forward(X).argmax(dim=1).numpy()]
 
 
+def _with_classes_signature(init):
+    """Give the classifier's ``__init__`` the full signature of the base's,
+    with ``classes`` after ``module``: scikit-learn reads parameter defaults
+    from it (e.g. to show only the changed ones), as do help() and the API
+    documentation."""
+    base = list(inspect.signature(LipschitzNet.__init__).parameters.values())
+    classes = inspect.Parameter("classes", inspect.Parameter.KEYWORD_ONLY,
+                                default=None)
+    init.__signature__ = inspect.Signature([*base[:2], classes, *base[2:]])
+    return init
+
+
+LipschitzClassifier.__init__ = _with_classes_signature(
+    LipschitzClassifier.__init__)
+
+
+def _check_classes(classes):
+    """``classes`` as a sorted array of unique labels, or a ValueError."""
+    array = np.asarray(list(classes) if isinstance(classes, range)
+                       else classes)
+    message = ("classes must be a non-empty 1-D array-like of class labels "
+               f"(ints or strings), got {classes!r}.")
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(message)
+    try:
+        check_classification_targets(array)
+    except ValueError as exc:
+        raise ValueError(message) from exc
+    return np.unique(array)
+
+
 class LipschitzRegressor(RegressorMixin, LipschitzNet):
     __doc__ = f"""Neural network regressor with Lipschitz regularisation.
 
@@ -222,7 +320,7 @@ class LipschitzRegressor(RegressorMixin, LipschitzNet):
     def _y_check_args(self):
         return {"multi_output": True, "y_numeric": True}
 
-    def _validate_targets(self, y, reset):
+    def _validate_targets(self, y, reset, classes=None):
         y = np.asarray(y)
         if reset:
             self.y_ndim_ = y.ndim
@@ -238,10 +336,19 @@ class LipschitzRegressor(RegressorMixin, LipschitzNet):
                              "conversion to float32.")
         return y
 
-    def _set_output_dims_from_target(self, yi):
-        yi = torch.as_tensor(yi)
+    def _set_output_dims_from_target(self, yi, classes=None):
+        try:
+            yi = torch.as_tensor(yi, dtype=torch.float32)
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise ValueError(
+                f"the first item of the Dataset has target {yi!r}, which is "
+                "not numeric; a regressor needs numeric targets.") from exc
+        # A scalar target per item is a 1-D y; a vector is one row of a 2-D y.
         self.y_ndim_ = 1 if yi.dim() == 0 else 2
-        self.n_outputs_ = 1 if yi.dim() == 0 else int(yi.numel())
+        self.n_outputs_ = int(yi.numel())
+
+    def _dataset_targets(self, classes=None):
+        return FloatTargets(self.n_outputs_)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         # A 1-D target from a Dataset arrives as (n,); the network gives

@@ -20,49 +20,74 @@ from .modules import MLP
 __all__ = ["time_methods", "format_timing"]
 
 
-def _median_epoch(durations):
-    # The first epoch pays for lazy initialisation; leave it out when there
-    # are others.
-    durations = list(durations)
-    return float(np.median(durations[1:] if len(durations) > 1 else durations))
+class _HandLoop:
+    """A hand-written PyTorch training loop, one epoch per call."""
 
+    def __init__(self, X, y, hidden, batch_size, lr, device, seed,
+                 use_dataloader):
+        torch.manual_seed(seed)
+        self.module = MLP(X.shape[1], int(y.max()) + 1, hidden).to(device)
+        self.optimizer = torch.optim.Adam(self.module.parameters(), lr=lr)
+        self.loss_fn = nn.CrossEntropyLoss()
+        self.X = torch.as_tensor(X, device=device)
+        self.y = torch.as_tensor(y, device=device)
+        self.loader = torch.utils.data.DataLoader(
+            torch.utils.data.TensorDataset(self.X, self.y),
+            batch_size=batch_size, shuffle=True)
+        self.batch_size = batch_size
+        self.device = device
+        self.use_dataloader = use_dataloader
 
-def _hand_loop(X, y, hidden, epochs, batch_size, lr, device, seed,
-               use_dataloader):
-    torch.manual_seed(seed)
-    module = MLP(X.shape[1], int(y.max()) + 1, hidden).to(device)
-    optimizer = torch.optim.Adam(module.parameters(), lr=lr)
-    loss_fn = nn.CrossEntropyLoss()
-    X_t = torch.as_tensor(X, device=device)
-    y_t = torch.as_tensor(y, device=device)
-    loader = torch.utils.data.DataLoader(
-        torch.utils.data.TensorDataset(X_t, y_t), batch_size=batch_size,
-        shuffle=True)
-    durations = []
-    for _ in range(epochs):
+    def epoch(self):
+        """Train one epoch and return its wall-clock seconds."""
         start = time.perf_counter()
-        if use_dataloader:
-            batches = loader
+        if self.use_dataloader:
+            batches = self.loader
         else:
-            order = torch.randperm(len(X_t), device=device)
-            batches = ((X_t[i], y_t[i]) for i in order.split(batch_size))
+            order = torch.randperm(len(self.X), device=self.device)
+            batches = ((self.X[i], self.y[i])
+                       for i in order.split(self.batch_size))
         for Xb, yb in batches:
-            optimizer.zero_grad()
-            loss = loss_fn(module(Xb), yb)
+            self.optimizer.zero_grad()
+            loss = self.loss_fn(self.module(Xb), yb)
             loss.backward()
-            optimizer.step()
+            self.optimizer.step()
             # skorch reads every batch loss; so does this loop, to compare
             # like with like.
             loss.item()
-        if device != "cpu":
-            torch.cuda.synchronize()
-        durations.append(time.perf_counter() - start)
-    return _median_epoch(durations)
+        _synchronize(self.device)
+        return time.perf_counter() - start
+
+
+class _SklipLoop:
+    """A sklip estimator trained one epoch per call (``partial_fit``)."""
+
+    def __init__(self, X, y, params):
+        self.X, self.y = X, y
+        # The first epoch initialises everything and is not timed.
+        self.estimator = LipschitzClassifier(**{**params, "max_epochs": 1})
+        self.estimator.fit(X, y)
+
+    def epoch(self):
+        """Train one epoch and return its seconds (skorch's epoch timer)."""
+        self.estimator.partial_fit(self.X, self.y)
+        return float(self.estimator.history[-1, "dur"])
+
+
+def _synchronize(device):
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
 
 
 def time_methods(X, y, methods, method_params, *, hidden=(200, 80),
-                 epochs=5, batch_size=128, lr=1e-3, device="cpu", seed=0):
+                 epochs=10, batch_size=128, lr=1e-3, device="cpu", seed=0):
     """Median seconds per epoch of every method and of two hand-written loops.
+
+    Every contender first trains one untimed epoch; then ``epochs`` rounds
+    follow, in each of which every contender trains one epoch in turn. The
+    rounds interleave the contenders, so a change of the machine's load
+    during the run falls on all of them alike rather than on whichever
+    happened to be training.
 
     Parameters
     ----------
@@ -76,8 +101,8 @@ def time_methods(X, y, methods, method_params, *, hidden=(200, 80),
         :data:`sklip.benchmark.METHOD_PARAMS`).
     hidden : tuple of int, default=(200, 80)
         Hidden layers of the perceptron.
-    epochs : int, default=5
-        Epochs per method (the first is not counted).
+    epochs : int, default=10
+        Timed epochs (rounds) per contender.
     batch_size : int, default=128
     lr : float, default=1e-3
         Adam's learning rate, the same everywhere.
@@ -92,32 +117,31 @@ def time_methods(X, y, methods, method_params, *, hidden=(200, 80),
         switched off for every method (it is an evaluation, not training)
         and timed separately as ``none + monitor``.
     """
-    def sklip_epoch(method, monitor=False):
-        params = {"hidden_layer_sizes": hidden, "max_epochs": epochs,
-                  "batch_size": batch_size, "lr": lr, "device": device,
-                  "random_state": seed, **method_params[method]}
+    def sklip_loop(method, monitor=False):
+        params = {"hidden_layer_sizes": hidden, "batch_size": batch_size,
+                  "lr": lr, "device": device, "random_state": seed,
+                  **method_params[method]}
         if not monitor:
             params["callbacks__lipschitz"] = None
-        clf = LipschitzClassifier(**params).fit(X, y)
-        return _median_epoch(clf.history[:, "dur"])
+        return _SklipLoop(X, y, params)
 
-    sklip_epoch("none")  # warm-up: torch's lazy initialisation
-    reference = sklip_epoch("none")
-    rows = [{"method": "none", "sec_per_epoch": reference}]
-    rows.append({"method": "none + monitor",
-                 "sec_per_epoch": sklip_epoch("none", monitor=True)})
-    for method in methods:
-        if method != "none":
-            rows.append({"method": method,
-                         "sec_per_epoch": sklip_epoch(method)})
+    sklip_loop("none").epoch()  # torch's lazy initialisation, untimed
+    loops = {"none": sklip_loop("none"),
+             "none + monitor": sklip_loop("none", monitor=True)}
+    loops.update((m, sklip_loop(m)) for m in methods if m != "none")
     for name, use_dataloader in (("hand loop, DataLoader", True),
                                  ("hand loop, tensor slices", False)):
-        rows.append({"method": name, "sec_per_epoch": _hand_loop(
-            X, y, hidden, epochs, batch_size, lr, device, seed,
-            use_dataloader)})
-    for row in rows:
-        row["ratio"] = row["sec_per_epoch"] / reference
-    return rows
+        loops[name] = _HandLoop(X, y, hidden, batch_size, lr, device, seed,
+                                use_dataloader)
+        loops[name].epoch()
+    durations = {name: [] for name in loops}
+    for _ in range(epochs):
+        for name, loop in loops.items():
+            durations[name].append(loop.epoch())
+    reference = float(np.median(durations["none"]))
+    return [{"method": name, "sec_per_epoch": float(np.median(d)),
+             "ratio": float(np.median(d)) / reference}
+            for name, d in durations.items()]
 
 
 def format_timing(rows):

@@ -16,7 +16,8 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 PUBLIC_MODULES = ["sklip", "sklip.regularizers", "sklip.attacks",
                   "sklip.metrics", "sklip.lipschitz", "sklip.callbacks",
                   "sklip.plotting", "sklip.datasets", "sklip.benchmark",
-                  "sklip.timing", "sklip.modules", "sklip.optim"]
+                  "sklip.timing", "sklip.modules", "sklip.optim",
+                  "sklip.accelerate"]
 
 
 def test_api_page_lists_every_public_name():

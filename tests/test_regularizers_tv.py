@@ -114,7 +114,7 @@ def test_ptv_pairs_stay_on_the_sphere_and_ascent_raises_q(n_iter):
     radius = 0.5
     quotients = {}
     for steps in sorted({0, n_iter}):
-        reg = PTVRegularizer(n_iter=steps)
+        reg = PTVRegularizer(n_iter=steps, n_anchors=None)
         reg.reset()
         torch.manual_seed(1)
         y_pred, penalty = reg.terms(_stub(net, radius), X, None)
@@ -139,7 +139,7 @@ def test_ptv_pairs_of_one_dimensional_inputs_never_coincide():
     # The 1-D sphere is two points: coinciding draws are split to x ± ε.
     net = _mlp(1, 1)
     X = torch.linspace(-1, 1, 64).reshape(-1, 1)
-    reg = PTVRegularizer(n_iter=2)
+    reg = PTVRegularizer(n_iter=2, n_anchors=None)
     reg.reset()
     _, penalty = reg.terms(_stub(net, 0.1), X, None)
     x1, x2 = reg.last_pairs_
@@ -184,12 +184,12 @@ def _recorded(est):
 def test_ptv_pairs_lie_on_the_decaying_sphere_after_every_step(digits):
     X, _, y, _ = digits
     clf = LipschitzClassifier(
-        regularizer="ptv", reg_lambda=0.1, epsilon=0.8,
+        regularizer="ptv", reg_lambda=0.1, epsilon=0.8, epsilon_decay=0.9,
         regularizer__n_iter=3, hidden_layer_sizes=(32,), lr=0.01,
         max_epochs=3, batch_size=256, random_state=0,
         callbacks=[("record", _RecordTraining())]).fit(X[:600], y[:600])
     epsilons = clf.history[:, "epsilon"]
-    assert epsilons == pytest.approx([0.8, 0.72, 0.648])  # default decay 0.9
+    assert epsilons == pytest.approx([0.8, 0.72, 0.648])
     records = _recorded(clf).pairs
     assert len(records) == 3 * 3  # 3 epochs of 3 batches
     for anchors, x1, x2, radius, epoch in records:
@@ -202,7 +202,8 @@ def test_ptv_pairs_lie_on_the_decaying_sphere_after_every_step(digits):
 
 
 @pytest.mark.parametrize("epsilon, decay, expected", [
-    (None, "auto", [1.0, 0.9, 0.81, 0.729]),   # the regulariser's defaults
+    (None, "auto", [3.0, 3.0, 3.0, 3.0]),   # the regulariser's defaults
+    (1.0, 0.9, [1.0, 0.9, 0.81, 0.729]),    # the slides' schedule
     (0.5, 0.5, [0.5, 0.25, 0.125, 0.0625]),
     (0.3, 1.0, [0.3, 0.3, 0.3, 0.3]),
 ])
@@ -224,14 +225,15 @@ def test_ptv_epsilon_decays_by_the_factor_each_epoch(polynomial_data,
 def test_ptv_radius_is_floored_at_min_epsilon(polynomial_data):
     X, y = polynomial_data
     reg = LipschitzRegressor(
-        regularizer="ptv", epsilon=1e-6, regularizer__min_epsilon=1e-3,
+        regularizer="ptv", epsilon=1e-6, epsilon_decay=0.9,
+        regularizer__min_epsilon=1e-3,
         hidden_layer_sizes=(8,), max_epochs=2, batch_size=-1,
         random_state=0).fit(X, y)
     assert reg.history[:, "epsilon"] == pytest.approx([1e-6, 9e-7])
     assert reg.regularizer_.last_epsilon_ == pytest.approx(1e-3)
     x1, x2 = reg.regularizer_.last_pairs_
     torch.testing.assert_close(_distances(x1, x2),
-                               torch.full((60,), 2e-3), rtol=1e-3, atol=0)
+                               torch.full((15,), 2e-3), rtol=1e-3, atol=0)
 
 
 def test_ptv_lambda_follows_the_running_accuracy_per_batch(digits):
@@ -269,8 +271,9 @@ def test_ptv_lambda_follows_the_running_accuracy_per_batch(digits):
 #: regulariser must have an entry (test below): add one for a new method.
 POLYNOMIAL_SETTINGS = {
     "tv": dict(reg_lambda=0.02),
-    # Default ε schedule: 1.0, shrinking by 0.9 a epoch to the 1e-3 floor.
-    "ptv": dict(reg_lambda=0.02),
+    # The slides' ε schedule: 1.0, shrinking by 0.9 a epoch to the 1e-3
+    # floor (the default fixed ε = 3 is meant for images).
+    "ptv": dict(reg_lambda=0.02, epsilon=1.0, epsilon_decay=0.9),
     "clip": dict(reg_lambda=0.01),
     "sumlip": dict(reg_lambda=0.02),
     # λ only switches adversarial training on; the radius does the work.

@@ -11,6 +11,7 @@ import copy
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
+from skorch.utils import is_dataset
 
 from .._validation import (check_choice, check_int, input_tensor,
                            resolve_model)
@@ -103,7 +104,7 @@ def lipschitz_lower_bound(model, X, *, method="pairs", n_pairs=256,
 
 
 def _data_tensor(model, module, X):
-    if np.ndim(X) < 2:
+    if not is_dataset(X) and np.ndim(X) < 2:
         raise ValueError(
             f"X must have shape (n_samples, n_features, ...), got a "
             f"{np.ndim(X)}-D input; reshape a single feature with "

@@ -18,7 +18,7 @@ from skorch.callbacks import Callback
 from skorch.dataset import unpack_data
 from skorch.utils import to_device
 
-from .._validation import input_tensor, target_tensor
+from .._validation import input_tensor, resolve_model, target_tensor
 from ..attacks import cross_entropy_loss, get_attack, squared_error_loss
 from ..attacks._base import make_generator
 
@@ -115,7 +115,7 @@ class RobustnessScoring(Callback):
         net.history.record(self.name_, self._score(net, batches))
 
     def _score(self, net, batches):
-        module, device = net.module_, torch.device(net.device)
+        module, device, _ = resolve_model(net)
         loss_fn = cross_entropy_loss if self.classify_ else squared_error_loss
         was_training = module.training
         module.eval()

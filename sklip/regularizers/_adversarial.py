@@ -74,6 +74,8 @@ class AdversarialRegularizer(Regularizer):
     # while staying accurate). Other norms and scales need their own ε.
     default_epsilon = 0.1
     default_epsilon_decay = 1.0
+    # λ only switches adversarial training on (see combine).
+    default_lambda = 1.0
 
     def __init__(self, attack="fgsm", norm="inf", ratio=0.5, n_iter=7,
                  step_size=None, clamp=None):

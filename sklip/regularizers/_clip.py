@@ -170,6 +170,10 @@ class SumLipRegularizer(_PairRegularizer):
     """
 
     name = "sumlip"
+    # MNIST search: λ = 0.03 / 0.1 / 0.3 gave PGD-L2 0.23 / 0.40 / 0.15 at
+    # clean 0.97; above 0.1 the mean over pairs of different digits fights
+    # the classification itself and robustness falls again.
+    default_lambda = 0.1
 
     def _select(self, q):
         return slice(None)
