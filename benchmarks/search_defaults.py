@@ -34,8 +34,7 @@ from pathlib import Path
 import torch
 
 from sklip import LipschitzClassifier
-from sklip.attacks import FGSMAttack, NoiseAttack, PGDAttack
-from sklip.benchmark import load_data
+from sklip.benchmark import load_data, make_attacks
 from sklip.metrics import adversarial_accuracy
 
 MNIST_DIR = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" \
@@ -62,7 +61,9 @@ GRIDS = {
         "optimizer": "sgdm", "lr": 0.1, "max_epochs": 100}],
     "clip": _grid(regularizer=["clip"], reg_lambda=[0.03, 0.1, 0.3],
                   regularizer__init=["plain", "partial_random"],
-                  max_epochs=[30]),
+                  max_epochs=[30])
+    # does longer training help?
+    + [{"regularizer": "clip", "reg_lambda": 0.1, "max_epochs": 100}],
     "sumlip": _grid(regularizer=["sumlip"], reg_lambda=[0.03, 0.1, 0.3],
                     regularizer__init=["plain", "partial_random"],
                     max_epochs=[30]),
@@ -70,7 +71,12 @@ GRIDS = {
                 max_epochs=[30]),
     "ptv": _grid(regularizer=["ptv"], reg_lambda=[1.0, 3.0],
                  epsilon=[2.0, 3.0], epsilon_decay=[0.9, 1.0],
-                 max_epochs=[30]),
+                 max_epochs=[30])
+    # every batch point anchoring a pair (the slides) against the default
+    # quarter of the batch, same setting otherwise
+    + [{"regularizer": "ptv", "reg_lambda": 1.0, "epsilon": 2.0,
+        "epsilon_decay": 1.0, "regularizer__n_anchors": None,
+        "max_epochs": 30}],
     "adversarial": [
         # the slides' ADV FGSM
         {"regularizer": "adversarial", "reg_lambda": 1.0, "epsilon": 0.1,
@@ -106,18 +112,14 @@ def evaluate(params, data, seed=0, pgd_steps=100):
     start = time.perf_counter()
     est.fit(X_train, y_train)
     seconds = time.perf_counter() - start
-    clamp = (0.0, 1.0)
-    attacks = {
-        "pgd_acc": PGDAttack(eps=2.0, norm=2, n_iter=pgd_steps, clamp=clamp,
-                             random_state=seed),
-        "fgsm_acc": FGSMAttack(eps=0.1, norm="inf", clamp=clamp),
-        "noise_acc": NoiseAttack(sigma=1.0, clamp=clamp, random_state=seed),
-    }
+    attacks = make_attacks(fgsm_eps=0.1, pgd_eps=2.0, noise_sigma=1.0,
+                           pgd_steps=pgd_steps, seed=seed)
     row = {"params": {k: v for k, v in params.items()
                       if k != "hidden_layer_sizes"},
            "train_acc": est.score(X_train, y_train),
            "clean_acc": est.score(X_test, y_test)}
-    row.update({name: adversarial_accuracy(est, X_test, y_test, attack)
+    row.update({f"{name}_acc": adversarial_accuracy(est, X_test, y_test,
+                                                    attack)
                 for name, attack in attacks.items()})
     row["final_lambda"] = float(est.history[-1, "reg_lambda"])
     row["seconds"] = seconds

@@ -270,7 +270,8 @@ class LipschitzNet(NeuralNet):
         self.optimizer_ = cls(*args, **kwargs)
         return self
 
-    def get_iterator(self, dataset, training=False):
+    def _iterator_args(self, dataset, training):
+        """The iterator class and its arguments for ``dataset``."""
         # Training batches are shuffled by default, as in scikit-learn's
         # MLP; skorch's DataLoader default would not shuffle.
         if training:
@@ -282,6 +283,10 @@ class LipschitzNet(NeuralNet):
         kwargs.setdefault("batch_size", self.batch_size)
         if kwargs["batch_size"] == -1:
             kwargs["batch_size"] = len(dataset)
+        return iterator, kwargs
+
+    def get_iterator(self, dataset, training=False):
+        iterator, kwargs = self._iterator_args(dataset, training)
         # In-memory arrays are sliced in whole batches rather than indexed
         # sample by sample (the same batches; see sklip._batches).
         batches = fast_batches(dataset, iterator, kwargs)
@@ -382,6 +387,10 @@ class LipschitzNet(NeuralNet):
                 f"training loss became {losses[-1]}. Lower lr (now "
                 f"{self.lr}) or reg_lambda (now {self.reg_lambda_}).")
 
+    def _seed_device(self):
+        """The device whose random state :meth:`_seeded` forks."""
+        return torch.device(self.device)
+
     @contextmanager
     def _seeded(self):
         """Seed torch from ``random_state`` without touching the caller's
@@ -390,7 +399,7 @@ class LipschitzNet(NeuralNet):
             yield
             return
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        device = torch.device(self.device)
+        device = self._seed_device()
         devices = ([device.index or 0] if device.type == "cuda" else [])
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)

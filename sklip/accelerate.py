@@ -28,10 +28,8 @@ This module imports neither ``accelerate`` nor anything that needs it:
 
 import sys
 import warnings
-from contextlib import contextmanager
 
 import torch
-from sklearn.utils import check_random_state
 from skorch.callbacks import LRScheduler
 from skorch.exceptions import DeviceWarning
 from skorch.hf import AccelerateMixin
@@ -145,16 +143,7 @@ class _AcceleratedLipschitzNet(AccelerateMixin):
         -------
         iterable of batches
         """
-        if training:
-            iterator = self.iterator_train
-            kwargs = {"shuffle": True,
-                      **self.get_params_for("iterator_train")}
-        else:
-            iterator = self.iterator_valid
-            kwargs = self.get_params_for("iterator_valid")
-        kwargs.setdefault("batch_size", self.batch_size)
-        if kwargs["batch_size"] == -1:
-            kwargs["batch_size"] = len(dataset)
+        iterator, kwargs = self._iterator_args(dataset, training)
         return self.accelerator.prepare(iterator(dataset, **kwargs))
 
     def _initialize_callbacks(self):
@@ -214,20 +203,11 @@ class _AcceleratedLipschitzNet(AccelerateMixin):
     def _accelerator_device(self):
         return torch.device(getattr(self.accelerator, "device", "cpu"))
 
-    @contextmanager
-    def _seeded(self):
-        # As LipschitzNet._seeded, with the accelerator's device: every
-        # process starts from the same seed, so that they initialise the
-        # same weights and draw the same regulariser noise.
-        if self.random_state is None:
-            yield
-            return
-        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        device = self._accelerator_device()
-        devices = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            yield
+    def _seed_device(self):
+        # Every process starts from the same seed on the accelerator's
+        # device, so that they initialise the same weights and draw the
+        # same regulariser noise.
+        return self._accelerator_device()
 
     def _input_sample(self, X, n_samples):
         sample = super()._input_sample(X, n_samples)

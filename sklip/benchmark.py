@@ -28,6 +28,7 @@ from .metrics import adversarial_accuracy, robustness_curve
 from .attacks import get_attack
 
 __all__ = ["METHODS", "DATASETS", "METHOD_PARAMS", "method_params",
+           "make_attacks",
            "TRAINING_RADIUS_FACTOR", "run_benchmark",
            "load_data", "format_table", "BenchmarkResult"]
 
@@ -291,6 +292,38 @@ def _fit_all(methods, make, X, y, epochs, progress):
     return estimators, seconds
 
 
+def make_attacks(fgsm_eps, pgd_eps, noise_sigma, pgd_steps=100, seed=0):
+    """The attacks of the table's columns, on images in [0, 1].
+
+    Parameters
+    ----------
+    fgsm_eps : float
+        L∞ radius of FGSM.
+    pgd_eps : float
+        L2 radius of PGD.
+    noise_sigma : float
+        Standard deviation of the Gaussian noise.
+    pgd_steps : int, default=100
+        PGD iterations.
+    seed : int, default=0
+        Seed of PGD's random start and of the noise.
+
+    Returns
+    -------
+    dict
+        ``{"fgsm": FGSMAttack, "pgd": PGDAttack, "noise": NoiseAttack}``,
+        all clamped to [0, 1].
+    """
+    clamp = (0.0, 1.0)
+    return {
+        "fgsm": get_attack("fgsm", eps=fgsm_eps, norm="inf", clamp=clamp),
+        "pgd": get_attack("pgd", eps=pgd_eps, norm=2, n_iter=pgd_steps,
+                          clamp=clamp, random_state=seed),
+        "noise": get_attack("noise", sigma=noise_sigma, clamp=clamp,
+                            random_state=seed),
+    }
+
+
 def _run_classification(methods, X_train, X_test, y_train, y_test, epochs,
                         device, seed, progress, settings, radii):
     n_hidden = (200, 80)  # the CLIP reference's MLP 784-200-80-10
@@ -303,15 +336,9 @@ def _run_classification(methods, X_train, X_test, y_train, y_test, epochs,
 
     estimators, seconds = _fit_all(methods, make, X_train, y_train, epochs,
                                    progress)
-    attacks = {
-        "fgsm": get_attack("fgsm", eps=settings["fgsm_eps"], norm="inf",
-                           clamp=(0.0, 1.0)),
-        "pgd": get_attack("pgd", eps=settings["pgd_eps"], norm=2,
-                          n_iter=settings["pgd_steps"], clamp=(0.0, 1.0),
-                          random_state=seed),
-        "noise": get_attack("noise", sigma=settings["noise_sigma"],
-                            clamp=(0.0, 1.0), random_state=seed),
-    }
+    attacks = make_attacks(settings["fgsm_eps"], settings["pgd_eps"],
+                           settings["noise_sigma"], settings["pgd_steps"],
+                           seed)
     radii = radii or {
         "fgsm": np.linspace(0, 2 * settings["fgsm_eps"], 6),
         "pgd": np.linspace(0, 2 * settings["pgd_eps"], 6),

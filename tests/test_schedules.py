@@ -83,3 +83,20 @@ def test_epsilon_decays_each_epoch(digits):
                               **COMMON).fit(X, y)
     assert clf.history[:, "epsilon"] == pytest.approx([2.0, 1.0, 0.5, 0.25])
     assert clf.epsilon_ == pytest.approx(0.125)
+
+
+@pytest.mark.parametrize("name", ["none", "clip", "sumlip", "tv", "ptv",
+                                  "adversarial"])
+def test_auto_lambda_is_the_regularizers_searched_default(digits, name):
+    from sklip.regularizers import get_regularizer
+
+    X, _, y, _ = digits
+    clf = LipschitzClassifier(regularizer=name, max_epochs=1,
+                              hidden_layer_sizes=(8,), random_state=0,
+                              callbacks__lipschitz=None).fit(X[:200], y[:200])
+    expected = get_regularizer(name).default_lambda
+    assert clf.reg_lambda == "auto"
+    assert clf.history[:, "reg_lambda"] == [expected]
+    # The values benchmarks/search_defaults.py chose on MNIST.
+    assert expected == {"none": 0.0, "clip": 0.1, "sumlip": 0.1, "tv": 0.5,
+                        "ptv": 3.0, "adversarial": 1.0}[name]

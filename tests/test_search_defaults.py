@@ -1,0 +1,58 @@
+"""The search behind the defaults (benchmarks/search_defaults.py) runs,
+resumes and summarises."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+from .conftest import MNIST_DIR
+
+_SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / \
+    "search_defaults.py"
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("search_defaults", _SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_search_appends_resumes_and_summarises(tmp_path, capsys):
+    search = _load()
+    out = tmp_path / "search.jsonl"
+    config = json.dumps({"regularizer": "tv", "reg_lambda": 0.5,
+                         "max_epochs": 1})
+    argv = ["--config", config, "--data-dir", str(MNIST_DIR),
+            "--output", str(out), "--threads", "1"]
+    search.main(argv)
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["params"] == json.loads(config)
+    # One epoch already learns MNIST, and PGD-L2 at radius 2 breaks a
+    # network trained for one epoch on many images.
+    assert row["clean_acc"] > 0.8
+    assert row["pgd_acc"] < row["clean_acc"] - 0.1
+    assert row["final_lambda"] == 0.5
+    search.main(argv)  # finished candidates are skipped
+    assert len(out.read_text().splitlines()) == 1
+    capsys.readouterr()
+    search.main(["--summary", "--output", str(out), "--min-clean", "0.5"])
+    summary = capsys.readouterr().out
+    assert summary.splitlines()[1].startswith("tv")
+
+
+def test_summary_picks_best_pgd_then_clean_accuracy():
+    search = _load()
+
+    def row(pgd, clean, lam):
+        return {"params": {"regularizer": "tv", "reg_lambda": lam},
+                "pgd_acc": pgd, "clean_acc": clean, "fgsm_acc": 0.0,
+                "noise_acc": 0.0, "seconds": 1.0}
+
+    rows = [row(0.70, 0.94, 1.0),    # most robust, but below 95 % clean
+            row(0.5545, 0.968, 2.0),  # a tie within half a point ...
+            row(0.5540, 0.973, 3.0),  # ... goes to the more accurate
+            row(0.40, 0.99, 4.0)]
+    assert '"reg_lambda": 3.0' in search.summary(rows).splitlines()[1]
