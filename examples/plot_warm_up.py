@@ -41,8 +41,11 @@ X_train, X_test, y_train, y_test = train_test_split(
     X, y, test_size=0.25, stratify=y, random_state=0)
 
 ALPHA = 0.9
+# SGD with momentum 0.9, as in the slides. At lr = 0.1 switching CLIP on at
+# full strength after the warm-up made training diverge in two of three
+# seeds; 0.05 trained every seed.
 common = dict(regularizer="clip", hidden_layer_sizes=(64,), max_epochs=25,
-              lr=0.1, optimizer="sgdm", batch_size=64, random_state=0)
+              lr=0.05, optimizer="sgdm", batch_size=64, random_state=0)
 
 # %%
 # Warm-up: λ = 0 until the training accuracy reaches α = 0.9.

@@ -45,8 +45,8 @@ DATASETS = ("digits", "mnist", "polynomial")
 #: :func:`method_params` (1.5 times the PGD radius of the evaluation).
 METHOD_PARAMS = {
     "none": {"regularizer": "none", "reg_lambda": 0.0},
-    "clip": {"regularizer": "clip", "reg_lambda": 0.1},
-    "sumlip": {"regularizer": "sumlip", "reg_lambda": 0.1},
+    "clip": {"regularizer": "clip", "reg_lambda": 0.3},
+    "sumlip": {"regularizer": "sumlip", "reg_lambda": 0.3},
     "tv": {"regularizer": "tv", "reg_lambda": 0.5},
     "ptv": {"regularizer": "ptv", "reg_lambda": 3.0, "epsilon_decay": 1.0},
     # PGD adversarial training in the evaluation's norm (Madry et al.):

@@ -151,8 +151,8 @@ class LipschitzMonitor(Callback):
         try:
             search = PairSearch(self.n_pairs, init="plain", n_iter=self.n_iter)
             search.seed(self.sample_)
-            _, _, q = search.update(module, self.sample_)
+            _, q2 = search.update(module, self.sample_)
         finally:
             module.train(was_training)
-        net.history.record("lipschitz", float(q.max()))
+        net.history.record("lipschitz", float(q2.max().sqrt()))
 

@@ -89,6 +89,25 @@ def test_timing_mode_reports_ratios_to_standard_training(capsys):
     assert all(float(sec) > 0 for sec, _ in rows.values())
 
 
+def test_timing_mode_tiles_the_training_set(capsys):
+    status = main(["benchmark", "--timing", "--methods", "none",
+                   "--epochs", "1", "--tile", "3"])
+    header = capsys.readouterr().out.splitlines()[0]
+    assert status == 0
+    # digits: 1,347 training images (75 % of 1,797), repeated three times
+    assert "4041 training samples (1347 tiled 3 times)" in header
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--timing", "--tile", "0"], "--tile must be a positive integer"),
+    (["--tile", "2"], "--tile only applies to --timing"),
+])
+def test_tile_option_is_checked(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        main(["benchmark"] + argv)
+    assert message in capsys.readouterr().err
+
+
 def test_timing_mode_refuses_regression(capsys):
     with pytest.raises(SystemExit):
         main(["benchmark", "--timing", "--dataset", "polynomial"])

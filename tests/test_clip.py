@@ -9,7 +9,9 @@ from sklip import LipschitzRegressor
 from sklip.lipschitz import lipschitz_exact_1d
 from sklip.regularizers import (CLIPRegularizer, PairSearch,
                                 SumLipRegularizer, difference_quotients)
-from sklip.regularizers._pairs import ascend_pairs, keep_apart, seed_pairs
+from sklip.regularizers._ascent import (_value_and_grad, ascend_pairs,
+                                         climb_pairs, keep_apart)
+from sklip.regularizers._pairs import seed_pairs
 
 
 def _net(seed=0, d=5):
@@ -102,27 +104,123 @@ class _FakeNet:
         self.module_ = module
 
 
-def test_clip_penalty_is_the_largest_squared_quotient():
+@pytest.mark.parametrize("step_rule", ["sign", "accept"])
+def test_clip_penalty_is_the_largest_squared_quotient(step_rule):
     net = _net()
     X = torch.randn(16, 5)
-    reg = CLIPRegularizer(n_pairs=10, n_iter=2)
+    reg = CLIPRegularizer(n_pairs=10, n_iter=2 if step_rule == "accept"
+                          else 1, step_rule=step_rule)
     reg.reset()
+    reg.terms(_FakeNet(net), X, None)  # seeds the pairs
+    before = reg.search_.pairs.clone()
     y_pred, penalty = reg.terms(_FakeNet(net), X, None)
     torch.testing.assert_close(y_pred, net(X))
-    q = difference_quotients(net, reg.search_.u, reg.search_.v)
+    if step_rule == "accept":
+        # The pairs climb first; the penalty takes the best of the result.
+        q = difference_quotients(net, reg.search_.u, reg.search_.v)
+    else:
+        # The sign rule's one gradient evaluation also gives the quotients:
+        # the penalty takes the best of the pairs as they were, and then
+        # they climb.
+        q = difference_quotients(net, before[:10], before[10:])
+        assert not torch.allclose(reg.search_.pairs, before)
     torch.testing.assert_close(penalty, q.max().square())
     penalty.backward()  # in the graph: it trains the weights
     assert net[0].weight.grad is not None
 
 
-def test_sumlip_penalty_is_the_mean_quotient():
+@pytest.mark.parametrize("step_rule", ["sign", "accept"])
+def test_sumlip_penalty_is_the_mean_quotient(step_rule):
     net = _net()
     X = torch.randn(16, 5)
-    reg = SumLipRegularizer(n_pairs=10)
+    reg = SumLipRegularizer(n_pairs=10, step_rule=step_rule)
     reg.reset()
     _, penalty = reg.terms(_FakeNet(net), X, None)
     q = difference_quotients(net, reg.search_.u, reg.search_.v)
     torch.testing.assert_close(penalty, q.mean())
+
+
+def test_sumlip_sign_rule_climbs_along_the_penalty_gradient():
+    """The training backward pass is the ascent's gradient evaluation."""
+    net = _net()
+    X = torch.randn(16, 5)
+    reg = SumLipRegularizer(n_pairs=10, step_size=0.01)
+    reg.reset()
+    _, penalty = reg.terms(_FakeNet(net), X, None)
+    before = reg.search_.pairs.clone()
+    q_before = difference_quotients(net, reg.search_.u, reg.search_.v)
+    # Without a backward pass there is no gradient, and no step.
+    reg.terms(_FakeNet(net), X, None)
+    torch.testing.assert_close(reg.search_.pairs, before)
+    _, penalty = reg.terms(_FakeNet(net), X, None)
+    penalty.backward()
+    reg.terms(_FakeNet(net), X, None)
+    moved = reg.search_.pairs - before
+    # Every pair moved by its step size (the joint length of both points)
+    # and, the weights being unchanged, uphill.
+    lengths = moved.view(2, 10, -1).square().sum((0, 2)).sqrt()
+    torch.testing.assert_close(lengths, torch.full((10,), 0.01))
+    q_after = difference_quotients(net, reg.search_.u, reg.search_.v)
+    assert torch.all(q_after > q_before)
+
+
+class _CountingNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = _net()
+        self.calls = 0
+
+    def forward(self, X):
+        self.calls += 1
+        return self.net(X)
+
+
+@pytest.mark.parametrize("regularizer, step_rule, passes", [
+    # the penalty's forward pass, plus per training step:
+    (SumLipRegularizer, "sign", 1),   # nothing: the backward pass climbs
+    (CLIPRegularizer, "sign", 2),     # one gradient evaluation of the pairs
+    (SumLipRegularizer, "accept", 3),  # and one more to judge the step
+    (CLIPRegularizer, "accept", 3),
+])
+def test_forward_passes_per_training_step(regularizer, step_rule, passes):
+    net = _CountingNet()
+    reg = regularizer(n_pairs=8, step_rule=step_rule)
+    reg.reset()
+    X = torch.randn(16, 5)
+    for _ in range(3):
+        _, penalty = reg.terms(_FakeNet(net), X, None)
+        penalty.backward()
+    net.calls = 0
+    reg.terms(_FakeNet(net), X, None)
+    assert net.calls == passes
+
+
+def test_sign_rule_grows_steps_while_climbing_and_shrinks_after_a_ridge():
+    search = PairSearch(2, step_size=0.1, step_factor=2.0, step_rule="sign")
+    search.seed(torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]))
+    up = torch.ones_like(search.pairs)
+    search.climb(up)            # first step: nothing to compare with
+    torch.testing.assert_close(search.step_sizes, torch.full((2,), 0.1))
+    search.climb(up)            # same direction: still climbing
+    torch.testing.assert_close(search.step_sizes, torch.full((2,), 0.2))
+    back = up.clone()
+    back[[0, 2]] = -1           # pair 0 turns back, pair 1 goes on
+    search.climb(back)
+    torch.testing.assert_close(search.step_sizes, torch.tensor([0.1, 0.4]))
+
+
+def test_pair_gradient_is_a_positive_multiple_of_the_quotient_gradient():
+    net = _net().double()
+    u, v = torch.randn(6, 5, dtype=torch.float64), torch.randn(
+        6, 5, dtype=torch.float64)
+    q2, grad = _value_and_grad(net, torch.cat([u, v]), 6)
+    pairs = torch.cat([u, v]).requires_grad_(True)
+    q = difference_quotients(net, pairs[:6], pairs[6:])
+    exact, = torch.autograd.grad(q.square().sum(), pairs)
+    torch.testing.assert_close(q2, q.detach().square())
+    # Scaled per pair by ||u - v||² / 2: the same direction.
+    scale = ((u - v).square().sum(1) / 2).repeat(2)[:, None]
+    torch.testing.assert_close(grad, scale * exact)
 
 
 def test_reg_max_leaves_a_huge_term_out():
@@ -168,8 +266,6 @@ class _Sine(nn.Module):
 
 
 def test_fixed_step_climb_keeps_every_step():
-    from sklip.regularizers._pairs import climb_pairs
-
     # A step far too long for the oscillating f lowers q: ascend_pairs
     # undoes it, climb_pairs (pTV's fixed-step ascent) keeps it.
     u, v = torch.tensor([[0.0]]), torch.tensor([[0.1]])

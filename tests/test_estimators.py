@@ -24,7 +24,8 @@ def test_fitted_attributes(digits):
     assert clf.n_features_in_ == 64
     assert clf.input_shape_ == (64,)
     np.testing.assert_array_equal(clf.classes_, np.arange(10))
-    assert clf.reg_lambda_ == pytest.approx(0.1)
+    # reg_lambda="auto": CLIP's searched λ
+    assert clf.reg_lambda_ == pytest.approx(CLIPRegularizer.default_lambda)
     assert isinstance(clf.regularizer_, CLIPRegularizer)
     assert clf.regularizer == "clip"  # the hyperparameter is left as given
     keys = {"train_loss", "train_score", "reg_lambda", "penalty",

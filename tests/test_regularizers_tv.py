@@ -232,8 +232,9 @@ def test_ptv_radius_is_floored_at_min_epsilon(polynomial_data):
     assert reg.history[:, "epsilon"] == pytest.approx([1e-6, 9e-7])
     assert reg.regularizer_.last_epsilon_ == pytest.approx(1e-3)
     x1, x2 = reg.regularizer_.last_pairs_
+    assert x1.shape[0] == 8  # an eighth of the 60-point batch anchors pairs
     torch.testing.assert_close(_distances(x1, x2),
-                               torch.full((15,), 2e-3), rtol=1e-3, atol=0)
+                               torch.full((8,), 2e-3), rtol=1e-3, atol=0)
 
 
 def test_ptv_lambda_follows_the_running_accuracy_per_batch(digits):
@@ -272,8 +273,9 @@ def test_ptv_lambda_follows_the_running_accuracy_per_batch(digits):
 POLYNOMIAL_SETTINGS = {
     "tv": dict(reg_lambda=0.02),
     # The slides' ε schedule: 1.0, shrinking by 0.9 a epoch to the 1e-3
-    # floor (the default fixed ε = 3 is meant for images).
-    "ptv": dict(reg_lambda=0.02, epsilon=1.0, epsilon_decay=0.9),
+    # floor (the default fixed ε = 3 is meant for images). λ = 0.015 keeps
+    # R² > 0.9 on seeds 0-9; at 0.02 two seeds in ten flattened to R² < 0.8.
+    "ptv": dict(reg_lambda=0.015, epsilon=1.0, epsilon_decay=0.9),
     "clip": dict(reg_lambda=0.01),
     "sumlip": dict(reg_lambda=0.02),
     # λ only switches adversarial training on; the radius does the work.

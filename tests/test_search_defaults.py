@@ -35,12 +35,21 @@ def test_search_appends_resumes_and_summarises(tmp_path, capsys):
     assert row["clean_acc"] > 0.8
     assert row["pgd_acc"] < row["clean_acc"] - 0.1
     assert row["final_lambda"] == 0.5
+    assert row["seed"] == 0
     search.main(argv)  # finished candidates are skipped
     assert len(out.read_text().splitlines()) == 1
+    search.main(argv + ["--seeds", "0", "1"])  # only seed 1 is new
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["seed"] for r in rows] == [0, 1]
     capsys.readouterr()
     search.main(["--summary", "--output", str(out), "--min-clean", "0.5"])
-    summary = capsys.readouterr().out
-    assert summary.splitlines()[1].startswith("tv")
+    summary = capsys.readouterr().out.splitlines()
+    assert summary[1].startswith("tv")
+    # The candidate run with two seeds is also reported as their mean.
+    mean_line = summary[summary.index("mean over seeds") + 2]
+    assert mean_line.startswith("0,1")
+    mean_pgd = (rows[0]["pgd_acc"] + rows[1]["pgd_acc"]) / 2
+    assert f"{mean_pgd:7.3f}" in mean_line
 
 
 def test_summary_picks_best_pgd_then_clean_accuracy():

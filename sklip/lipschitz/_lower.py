@@ -15,8 +15,8 @@ from skorch.utils import is_dataset
 
 from .._validation import (check_choice, check_int, input_tensor,
                            resolve_model)
-from ..regularizers._pairs import (ascend_pairs, data_scale, keep_apart,
-                                  seed_pairs)
+from ..regularizers._ascent import ascend_pairs, keep_apart
+from ..regularizers._pairs import data_scale, seed_pairs
 from ._eval import evaluating, floating_dtype, jacobian_spectral_norms
 
 __all__ = ["LOWER_BOUND_METHODS", "lipschitz_lower_bound"]

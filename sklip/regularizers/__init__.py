@@ -17,7 +17,8 @@ clean loss with the loss on FGSM or PGD examples of radius ε.
 from ._adversarial import AdversarialRegularizer
 from ._base import NoRegularizer, Regularizer
 from ._clip import CLIPRegularizer, SumLipRegularizer
-from ._pairs import PairSearch, difference_quotients
+from ._ascent import difference_quotients
+from ._pairs import PairSearch
 from ._ptv import PTVRegularizer
 from ._registry import REGULARIZERS, get_regularizer, regularizer_names
 from ._tv import TVRegularizer

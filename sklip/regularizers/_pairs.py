@@ -1,176 +1,32 @@
-"""Adversarial search for input pairs with a large difference quotient.
+"""The persistent pair set ``X_lip`` of CLIP and SumLip.
 
 Computing ``Lip(f)`` is NP-hard (Scaman & Virmaux, NeurIPS 2018), so CLIP
 (Bungert et al., *CLIP: Cheap Lipschitz Training of Neural Networks*, SSVM
-2021) keeps a finite set of pairs ``X_lip`` and pushes every pair uphill on
-the squared difference quotient
-
-    q(u, v) = ||f(u) - f(v)|| / ||u - v||
-
-by gradient ascent. Each pair has its own step size ``tau`` that grows by
-``step_factor`` after a step that raised ``q`` and shrinks by it otherwise,
-in which case the step is undone. The same search serves the ``clip`` and
-``sumlip`` regularisers and the empirical lower bound of
+2021) keeps a finite set of pairs ``X_lip``, seeded from training data, and
+pushes every pair uphill on the difference quotient by gradient ascent
+(:mod:`._ascent`) from one training step to the next. Each pair has its own
+step size ``tau``, adapted by one of two rules (:class:`PairSearch`): the
+reference's, which undoes a step that did not raise ``q``, or a sign rule
+that needs no evaluation beyond the gradient. The same search serves the
+``clip`` and ``sumlip`` regularisers and the empirical lower bound of
 :mod:`sklip.lipschitz`.
 """
 
 import torch
 
-__all__ = ["PAIR_INITS", "difference_quotients", "ascend_pairs", "climb_pairs",
-           "seed_pairs",
-           "keep_apart", "data_scale", "PairSearch"]
+from ._ascent import (_MIN_DISTANCE, _apart, _ascend_stacked, _expand,
+                      _halves, _step, _value_and_grad)
+
+__all__ = ["PAIR_INITS", "STEP_RULES", "seed_pairs", "data_scale",
+           "PairSearch"]
 
 #: Ways to seed the pairs from data (SPEC §2).
 PAIR_INITS = ("plain", "partial_random", "noise")
-
-# Below this input distance a quotient is numerically meaningless.
-_MIN_DISTANCE = 1e-12
 
 # Pairs are kept at least this fraction of the data's spread apart. Left
 # alone, the ascent pushes the two points together until the quotient
 # measures float32 rounding of f rather than its slope.
 RELATIVE_MIN_DISTANCE = 1e-3
-
-
-def difference_quotients(module, u, v):
-    """Difference quotient ``q(u_i, v_i)`` of every pair, in one forward pass.
-
-    Parameters
-    ----------
-    module : torch.nn.Module
-        The network ``f``.
-    u, v : torch.Tensor of shape ``(m, *input_shape)``
-        The pairs.
-
-    Returns
-    -------
-    q : torch.Tensor of shape (m,)
-        ``||f(u_i) - f(v_i)|| / ||u_i - v_i||`` with Euclidean norms over all
-        non-batch dimensions. Differentiable in ``u``, ``v`` and the weights.
-    """
-    m = u.shape[0]
-    out = module(torch.cat([u, v]))
-    return _quotients_from_outputs(out[:m], out[m:], u, v)
-
-
-def _quotients_from_outputs(fu, fv, u, v):
-    numerator = (fu - fv).flatten(1).norm(dim=1)
-    denominator = (u - v).flatten(1).norm(dim=1).clamp_min(_MIN_DISTANCE)
-    return numerator / denominator
-
-
-def _value_and_grad(module, u, v):
-    # Only the inputs need gradients here: asking autograd for them alone
-    # skips the weight gradients of a full backward pass.
-    u = u.detach().requires_grad_(True)
-    v = v.detach().requires_grad_(True)
-    with torch.enable_grad():
-        q = difference_quotients(module, u, v)
-        grad_u, grad_v = torch.autograd.grad(q.square().sum(), (u, v))
-    return q.detach(), grad_u, grad_v
-
-
-def _pair_norm(grad_u, grad_v):
-    squares = grad_u.flatten(1).square().sum(1) + grad_v.flatten(1).square().sum(1)
-    return squares.sqrt().clamp_min(torch.finfo(grad_u.dtype).tiny)
-
-
-def _expand(values, like):
-    return values.view(-1, *([1] * (like.dim() - 1)))
-
-
-def ascend_pairs(module, u, v, step_size, n_iter=1, step_factor=1.3,
-                 project=None):
-    """Gradient ascent on ``q(u, v)**2`` with an adaptive step per pair.
-
-    Each step moves a pair a distance ``step_size`` along the normalised
-    gradient of ``q**2`` with respect to ``(u, v)``. A step that raises ``q``
-    is kept and multiplies that pair's step size by ``step_factor``; a step
-    that does not is undone and divides it by ``step_factor``. Normalising
-    the gradient makes ``step_size`` a length in input units, so one default
-    works whatever the scale of the network's outputs.
-
-    Parameters
-    ----------
-    module : torch.nn.Module
-        The network ``f``; its weights are not changed and get no gradient.
-    u, v : torch.Tensor of shape ``(m, *input_shape)``
-        Starting pairs.
-    step_size : torch.Tensor of shape (m,)
-        Step length of each pair.
-    n_iter : int, default=1
-        Number of ascent steps.
-    step_factor : float, default=1.3
-        Growth factor after a successful step, shrink factor after a failed
-        one (1.3 in the CLIP reference).
-    project : callable or None, default=None
-        ``project(u, v) -> (u, v)`` applied after every step, e.g. the
-        projection onto a sphere of pTV.
-
-    Returns
-    -------
-    u, v : torch.Tensor
-        The improved pairs (detached).
-    q : torch.Tensor of shape (m,)
-        Their difference quotients (detached).
-    step_size : torch.Tensor of shape (m,)
-        The adapted step sizes.
-    """
-    q, grad_u, grad_v = _value_and_grad(module, u, v)
-    u, v = u.detach(), v.detach()
-    for _ in range(n_iter):
-        new_u, new_v = _step(u, v, grad_u, grad_v, step_size, project)
-        new_q, new_grad_u, new_grad_v = _value_and_grad(module, new_u, new_v)
-        better = new_q > q  # NaN compares False: a diverged step is undone
-        step_size = torch.where(better, step_size * step_factor,
-                                step_size / step_factor)
-        keep = _expand(better, u)
-        u, v = torch.where(keep, new_u, u), torch.where(keep, new_v, v)
-        grad_u = torch.where(keep, new_grad_u, grad_u)
-        grad_v = torch.where(keep, new_grad_v, grad_v)
-        q = torch.where(better, new_q, q)
-    return u, v, q, step_size
-
-
-def _step(u, v, grad_u, grad_v, step_size, project):
-    scale = _expand(step_size / _pair_norm(grad_u, grad_v), u)
-    new_u, new_v = u + scale * grad_u, v + scale * grad_v
-    if project is not None:
-        new_u, new_v = project(new_u, new_v)
-    return new_u, new_v
-
-
-def climb_pairs(module, u, v, step_size, n_iter=1, project=None):
-    """Fixed-step gradient ascent on ``q(u, v)**2`` (the slides' pTV).
-
-    Every step moves each pair a distance ``step_size`` along the normalised
-    gradient and is always kept: there is no acceptance test, so ``n_iter``
-    steps cost ``n_iter`` gradient evaluations instead of the ``n_iter + 1``
-    of :func:`ascend_pairs`.
-
-    Parameters
-    ----------
-    module : torch.nn.Module
-        The network; its weights get no gradient.
-    u, v : torch.Tensor of shape ``(m, *input_shape)``
-        Starting pairs.
-    step_size : torch.Tensor of shape (m,)
-        Step length of each pair.
-    n_iter : int, default=1
-        Number of steps.
-    project : callable or None, default=None
-        ``project(u, v) -> (u, v)`` applied after every step.
-
-    Returns
-    -------
-    u, v : torch.Tensor
-        The moved pairs (detached).
-    """
-    u, v = u.detach(), v.detach()
-    for _ in range(n_iter):
-        _, grad_u, grad_v = _value_and_grad(module, u, v)
-        u, v = _step(u, v, grad_u, grad_v, step_size, project)
-    return u, v
 
 
 def seed_pairs(X, n_pairs, init="plain", noise_scale=0.1, generator=None):
@@ -239,36 +95,25 @@ def data_scale(X):
     return scale if float(scale) > 0 else torch.ones((), device=X.device)
 
 
-def keep_apart(min_distance):
-    """Projection that moves the points of a pair apart to ``min_distance``.
-
-    Parameters
-    ----------
-    min_distance : float
-        Smallest allowed distance ``||u - v||``.
-
-    Returns
-    -------
-    callable
-        ``project(u, v) -> (u, v)`` for :func:`ascend_pairs`; pairs closer
-        than ``min_distance`` are spread symmetrically about their midpoint.
-    """
-    def project(u, v):
-        diff = (u - v).flatten(1)
-        distance = diff.norm(dim=1, keepdim=True)
-        short = distance < min_distance
-        half = (0.5 * min_distance * diff
-                / distance.clamp_min(torch.finfo(diff.dtype).tiny))
-        middle = ((u + v) / 2).flatten(1)
-        # torch.where instead of a data-dependent branch: no host sync.
-        new_u = torch.where(short, middle + half, u.flatten(1))
-        new_v = torch.where(short, middle - half, v.flatten(1))
-        return new_u.view_as(u), new_v.view_as(v)
-    return project
+#: How a pair's step size adapts (see :class:`PairSearch`).
+STEP_RULES = ("sign", "accept")
 
 
 class PairSearch:
     """A persistent set ``X_lip`` of input pairs kept across training steps.
+
+    Two rules adapt each pair's step size ``tau``:
+
+    - ``"accept"`` (the CLIP reference): after a step, evaluate the
+      quotients again; a step that raised ``q`` is kept and multiplies
+      ``tau`` by ``step_factor``, one that did not is undone and divides
+      it. The test costs a forward pass of all pairs per training step.
+    - ``"sign"``: every step is kept; ``tau`` grows when the new gradient
+      still points the way of the last one (the pair is still climbing) and
+      shrinks when it turns back (the pair stepped over a ridge of ``q``),
+      as in Rprop (Riedmiller & Braun, 1993). It needs no evaluation beyond
+      the gradient, which the regularisers take from passes they make
+      anyway (:meth:`climb`).
 
     Parameters
     ----------
@@ -286,24 +131,32 @@ class PairSearch:
         Re-seed the pairs every this many updates; ``None`` never re-seeds.
     noise_scale : float
         Relative noise of the ``"partial_random"`` seeding.
+    step_rule : {"sign", "accept"}, default="accept"
+        How the step sizes adapt (above).
 
     Attributes
     ----------
+    pairs : torch.Tensor or None
+        Current pairs stacked as ``[u; v]``, ``2 * n_pairs`` rows (``None``
+        before the first update).
     u, v : torch.Tensor or None
-        Current pairs (``None`` before the first update).
+        The two halves of ``pairs`` (views).
     step_sizes : torch.Tensor or None
         Current step size of each pair.
     min_distance : float
         Pairs are kept this far apart (a small fraction of the data's
         spread, set when seeding).
+    squared_quotients : torch.Tensor or None
+        ``q**2`` of the current pairs, as last evaluated (detached).
     quotients : torch.Tensor or None
-        Difference quotients of the current pairs, as last evaluated.
+        Their difference quotients ``q``.
     n_updates : int
         Updates since the last seeding.
     """
 
     def __init__(self, n_pairs, init="plain", n_iter=1, step_size=0.1,
-                 step_factor=1.3, reset_every=None, noise_scale=0.1):
+                 step_factor=1.3, reset_every=None, noise_scale=0.1,
+                 step_rule="accept"):
         self.n_pairs = n_pairs
         self.init = init
         self.n_iter = n_iter
@@ -311,21 +164,54 @@ class PairSearch:
         self.step_factor = step_factor
         self.reset_every = reset_every
         self.noise_scale = noise_scale
-        self.u = self.v = self.step_sizes = self.quotients = None
+        self.step_rule = step_rule
+        self.pairs = self.step_sizes = self.squared_quotients = None
+        self._last_grad = self._tracked = None
         self.min_distance = 0.0
         self.n_updates = 0
 
+    @property
+    def u(self):
+        return None if self.pairs is None else self.pairs[:self.n_pairs]
+
+    @property
+    def v(self):
+        return None if self.pairs is None else self.pairs[self.n_pairs:]
+
+    @property
+    def quotients(self):
+        q2 = self.squared_quotients
+        return None if q2 is None else q2.sqrt()
+
     def seed(self, X, generator=None):
         """Seed fresh pairs from ``X`` and reset the step sizes."""
-        self.u, self.v = seed_pairs(X, self.n_pairs, self.init,
-                                    self.noise_scale, generator)
+        u, v = seed_pairs(X, self.n_pairs, self.init, self.noise_scale,
+                          generator)
+        self.pairs = torch.cat([u, v])
         self.step_sizes = torch.full((self.n_pairs,), float(self.step_size),
                                      device=X.device, dtype=X.dtype)
         self.min_distance = RELATIVE_MIN_DISTANCE * float(data_scale(X))
+        self._last_grad = self._tracked = None
         self.n_updates = 0
 
+    def prepare(self, X, generator=None):
+        """Re-seed from the batch ``X`` if due; count one training step.
+
+        Returns
+        -------
+        reseeded : bool
+            Whether the pairs were (re-)seeded.
+        """
+        stale = self.pairs is None or self.pairs.shape[1:] != X.shape[1:] \
+            or self.pairs.device != X.device
+        due = self.reset_every is not None and self.n_updates >= self.reset_every
+        if stale or due:
+            self.seed(X, generator)
+        self.n_updates += 1
+        return stale or due
+
     def update(self, module, X, generator=None):
-        """Re-seed if due, then make ``n_iter`` ascent steps.
+        """Re-seed if due, then make ``n_iter`` ascent steps (accept rule).
 
         Parameters
         ----------
@@ -338,16 +224,85 @@ class PairSearch:
 
         Returns
         -------
-        u, v, q : torch.Tensor
-            The improved pairs and their (detached) quotients.
+        pairs : torch.Tensor
+            The improved pairs, stacked as ``[u; v]`` (detached).
+        q2 : torch.Tensor of shape (n_pairs,)
+            Their squared quotients (detached).
         """
-        stale = self.u is None or self.u.shape[1:] != X.shape[1:] \
-            or self.u.device != X.device
-        due = self.reset_every is not None and self.n_updates >= self.reset_every
-        if stale or due:
-            self.seed(X, generator)
-        self.u, self.v, self.quotients, self.step_sizes = ascend_pairs(
-            module, self.u, self.v, self.step_sizes, self.n_iter,
-            self.step_factor, project=keep_apart(self.min_distance))
-        self.n_updates += 1
-        return self.u, self.v, self.quotients
+        self.prepare(X, generator)
+        return self.ascend(module)
+
+    def ascend(self, module):
+        """``n_iter`` ascent steps with the accept rule.
+
+        Returns
+        -------
+        pairs, q2 : torch.Tensor
+            As :meth:`update`.
+        """
+        self.pairs, self.squared_quotients, self.step_sizes = _ascend_stacked(
+            module, self.pairs, self.n_pairs, self.step_sizes, self.n_iter,
+            self.step_factor, self._project)
+        return self.pairs, self.squared_quotients
+
+    def evaluate(self, module):
+        """Quotients and input gradient of the current pairs.
+
+        Returns
+        -------
+        q2 : torch.Tensor of shape (n_pairs,)
+            Squared quotients (detached; also stored).
+        grad : torch.Tensor
+            Gradient of ``sum(q**2)`` with respect to ``pairs``.
+        """
+        self.squared_quotients, grad = _value_and_grad(module, self.pairs,
+                                                       self.n_pairs)
+        return self.squared_quotients, grad
+
+    def climb(self, grad):
+        """One ascent step along ``grad`` with the sign rule.
+
+        Parameters
+        ----------
+        grad : torch.Tensor
+            An ascent direction of ``q`` (or any increasing function of it)
+            with respect to ``pairs``, e.g. from :meth:`evaluate` or from
+            the backward pass of a penalty on the pairs. Its scale does not
+            matter.
+        """
+        m = self.n_pairs
+        if self._last_grad is not None:
+            agree = (_halves(grad, m) * _halves(self._last_grad, m)).sum((0, 2))
+            self.step_sizes = self.step_sizes * torch.where(
+                agree > 0, self.step_factor, 1 / self.step_factor)
+        self.pairs = _step(self.pairs, grad, self.step_sizes, m,
+                           self._project)
+        self._last_grad = grad
+
+    def _project(self, pairs):
+        return _apart(pairs, self.n_pairs, self.min_distance)
+
+    def track(self):
+        """The pairs as a fresh leaf tensor that records its gradient.
+
+        A penalty computed from the returned tensor and backpropagated with
+        the training loss leaves the pairs' ascent direction in its
+        ``grad``; :meth:`climb_tracked` then steps along it, so the
+        training pass doubles as the ascent's gradient evaluation.
+        """
+        self._tracked = self.pairs.detach().requires_grad_(True)
+        return self._tracked
+
+    def climb_tracked(self):
+        """Climb along the gradient left by the last :meth:`track` (if any).
+
+        Returns
+        -------
+        bool
+            Whether a step was made.
+        """
+        tracked, self._tracked = self._tracked, None
+        if tracked is None or tracked.grad is None:
+            return False
+        self.climb(tracked.grad)
+        return True
