@@ -196,7 +196,7 @@ def test_forward_passes_per_training_step(regularizer, step_rule, passes):
 
 
 def test_sign_rule_grows_steps_while_climbing_and_shrinks_after_a_ridge():
-    search = PairSearch(2, step_size=0.1, step_factor=2.0, step_rule="sign")
+    search = PairSearch(2, step_size=0.1, step_factor=2.0)
     search.seed(torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]))
     up = torch.ones_like(search.pairs)
     search.climb(up)            # first step: nothing to compare with

@@ -89,15 +89,19 @@ def _value_and_grad(module, pairs, m):
     x = _halves(pairs.detach(), m)
     d = x[0] - x[1]
     q2 = r.square().sum(1) / d.square().sum(1).clamp_min(_MIN_DISTANCE ** 2)
-    signs = _SIGNS.to(device=pairs.device, dtype=pairs.dtype)
-    grad_out = (signs * r).view_as(out)
+    grad_out = _opposed(r).view_as(out)
     grad, = torch.autograd.grad(out, inputs, grad_out)
-    grad = torch.addcmul(_halves(grad, m), signs, q2[:, None] * d, value=-1)
+    grad = _halves(grad, m) - _opposed(q2[:, None] * d)
     return q2, grad.view_as(pairs)
 
 
-# +1 for the u half of stacked pairs, -1 for the v half.
-_SIGNS = torch.tensor([1.0, -1.0]).view(2, 1, 1)
+def _opposed(t):
+    """``[t; -t]``: a per-pair quantity with the sign of each half.
+
+    Built from ``t`` itself, so no constant has to be copied to the device
+    in a training step.
+    """
+    return torch.stack([t, -t])
 
 
 def _value(module, pairs, m):
@@ -278,5 +282,4 @@ def _apart(pairs, m, min_distance):
     # multiplication rather than a data-dependent branch: no host sync).
     stretch = (min_distance / distance.clamp_min(torch.finfo(diff.dtype).tiny)
                ).clamp_min(1) - 1
-    signs = _SIGNS.to(device=pairs.device, dtype=pairs.dtype)
-    return torch.addcmul(x, signs, (0.5 * stretch) * diff).view_as(pairs)
+    return (x + _opposed((0.5 * stretch) * diff)).view_as(pairs)

@@ -55,8 +55,7 @@ class _PairRegularizer(Regularizer):
         self.search_ = PairSearch(
             self.n_pairs, init=self.init, n_iter=self.n_iter,
             step_size=self.step_size, step_factor=self.step_factor,
-            reset_every=self.reset_every, noise_scale=self.noise_scale,
-            step_rule=self.step_rule)
+            reset_every=self.reset_every, noise_scale=self.noise_scale)
         self.last_penalty_ = None
 
     def _choose(self, pairs, q2):

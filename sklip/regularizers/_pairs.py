@@ -102,18 +102,20 @@ STEP_RULES = ("sign", "accept")
 class PairSearch:
     """A persistent set ``X_lip`` of input pairs kept across training steps.
 
-    Two rules adapt each pair's step size ``tau``:
+    Two rules adapt each pair's step size ``tau``; the caller picks one by
+    the method it calls:
 
-    - ``"accept"`` (the CLIP reference): after a step, evaluate the
+    - ``"accept"`` (the CLIP reference; :meth:`update`, :meth:`ascend`):
+      after a step, evaluate the
       quotients again; a step that raised ``q`` is kept and multiplies
       ``tau`` by ``step_factor``, one that did not is undone and divides
       it. The test costs a forward pass of all pairs per training step.
-    - ``"sign"``: every step is kept; ``tau`` grows when the new gradient
+    - ``"sign"`` (:meth:`climb`, :meth:`climb_tracked`): every step is kept; ``tau`` grows when the new gradient
       still points the way of the last one (the pair is still climbing) and
       shrinks when it turns back (the pair stepped over a ridge of ``q``),
       as in Rprop (Riedmiller & Braun, 1993). It needs no evaluation beyond
       the gradient, which the regularisers take from passes they make
-      anyway (:meth:`climb`).
+      anyway.
 
     Parameters
     ----------
@@ -131,8 +133,6 @@ class PairSearch:
         Re-seed the pairs every this many updates; ``None`` never re-seeds.
     noise_scale : float
         Relative noise of the ``"partial_random"`` seeding.
-    step_rule : {"sign", "accept"}, default="accept"
-        How the step sizes adapt (above).
 
     Attributes
     ----------
@@ -155,8 +155,7 @@ class PairSearch:
     """
 
     def __init__(self, n_pairs, init="plain", n_iter=1, step_size=0.1,
-                 step_factor=1.3, reset_every=None, noise_scale=0.1,
-                 step_rule="accept"):
+                 step_factor=1.3, reset_every=None, noise_scale=0.1):
         self.n_pairs = n_pairs
         self.init = init
         self.n_iter = n_iter
@@ -164,7 +163,6 @@ class PairSearch:
         self.step_factor = step_factor
         self.reset_every = reset_every
         self.noise_scale = noise_scale
-        self.step_rule = step_rule
         self.pairs = self.step_sizes = self.squared_quotients = None
         self._last_grad = self._tracked = None
         self.min_distance = 0.0
