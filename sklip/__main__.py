@@ -18,7 +18,8 @@ def _benchmark(args):
         args.dataset, [m.strip() for m in args.methods.split(",") if m.strip()],
         data_dir=args.data_dir, epochs=args.epochs, fgsm_eps=args.fgsm_eps,
         pgd_eps=args.pgd_eps, pgd_steps=args.pgd_steps,
-        noise_sigma=args.noise_sigma, device=args.device, seed=args.seed,
+        noise_sigma=args.noise_sigma, square_queries=args.square_queries,
+        device=args.device, seed=args.seed,
         output_dir=args.output, progress=not args.no_progress)
     print(f"sklip benchmark: {args.dataset}, {result.settings['epochs']} "
           f"epochs, seed {args.seed}")
@@ -92,6 +93,9 @@ def main(argv=None):
     bench.add_argument("--pgd-eps", type=float, default=None)
     bench.add_argument("--pgd-steps", type=int, default=100)
     bench.add_argument("--noise-sigma", type=float, default=None)
+    bench.add_argument("--square-queries", type=int, default=5000,
+                       help="queries of the Square Attack in the worst-case "
+                       "column (whose gradient attacks take --pgd-steps)")
     bench.add_argument("--device", default="cpu")
     bench.add_argument("--seed", type=int, default=0)
     bench.add_argument("--output", default="sklip-results",
@@ -110,6 +114,8 @@ def main(argv=None):
         parser.error("--epochs must be a positive integer")
     if args.tile < 1:
         parser.error("--tile must be a positive integer")
+    if args.square_queries < 1:
+        parser.error("--square-queries must be a positive integer")
     if args.tile > 1 and not args.timing:
         parser.error("--tile only applies to --timing")
     try:

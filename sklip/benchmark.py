@@ -3,8 +3,11 @@
 This reproduces the slides' Table 1 (training accuracy and time of SumLip,
 ADV-FGSM, TV, pTV and standard training) extended with the robustness the
 methods buy — clean, FGSM, PGD and noise accuracy (the slides' Figures
-13–15, the CLIP paper's tables), Lipschitz lower / upper estimates and
-certified accuracy — and the training curves of Figure 10. On the slides'
+13–15, the CLIP paper's tables), the worst case of strong attacks at the
+PGD radius (:class:`~sklip.attacks.WorstCaseAttack`: APGD-CE, APGD-DLR,
+APGD-T, margin PGD and Square, the figure to trust), Lipschitz lower /
+upper estimates and certified accuracy — and the training curves of
+Figure 10. On the slides'
 1-D polynomial task it compares the fits instead (Figure 7).
 
 :func:`run_benchmark` is the library entry point; ``sklip benchmark`` (see
@@ -199,7 +202,8 @@ def _check_args(dataset, methods, epochs):
 def run_benchmark(dataset="digits", methods=METHODS, *, data_dir=None,
                   epochs=None, fgsm_eps=None, pgd_eps=None, pgd_steps=100,
                   noise_sigma=None, certify_radius=None, radii=None,
-                  device="cpu", seed=0, output_dir=None, progress=True):
+                  square_queries=5000, curve_points=500, device="cpu",
+                  seed=0, output_dir=None, progress=True):
     """Train every method on the same data and network and measure them.
 
     Parameters
@@ -218,12 +222,18 @@ def run_benchmark(dataset="digits", methods=METHODS, *, data_dir=None,
         FGSM L∞ radius, PGD L2 radius and Gaussian noise σ of the table
         (defaults per data set: MNIST 0.1 / 2.0 / 1.0).
     pgd_steps : int, default=100
-        PGD iterations.
+        PGD iterations, and those of every gradient attack of the worst
+        case (per restart and target class).
     certify_radius : float or None
         L2 radius of the certified-accuracy column.
     radii : dict or None
-        Attack -> radii of the robustness curves (default: ten points from 0
+        Attack -> radii of the robustness curves (default: six points from 0
         to twice the table's radius).
+    square_queries : int, default=5000
+        Queries of the Square Attack in the worst case.
+    curve_points : int, default=500
+        Test points of the worst-case curve (the first ones; the table's
+        worst-case column uses them all).
     device : str, default="cpu"
         Where to train and attack.
     seed : int, default=0
@@ -259,7 +269,8 @@ def run_benchmark(dataset="digits", methods=METHODS, *, data_dir=None,
                          else defaults["noise_sigma"]),
             certify_radius=(certify_radius if certify_radius is not None
                             else defaults["certify_radius"]),
-            pgd_steps=pgd_steps)
+            pgd_steps=pgd_steps, square_queries=square_queries,
+            curve_points=min(curve_points, len(X_test)))
         rows, estimators, curves = _run_classification(
             methods, X_train, X_test, y_train, y_test, epochs, device, seed,
             progress, settings, radii)
@@ -292,7 +303,8 @@ def _fit_all(methods, make, X, y, epochs, progress):
     return estimators, seconds
 
 
-def make_attacks(fgsm_eps, pgd_eps, noise_sigma, pgd_steps=100, seed=0):
+def make_attacks(fgsm_eps, pgd_eps, noise_sigma, pgd_steps=100, seed=0,
+                 square_queries=5000):
     """The attacks of the table's columns, on images in [0, 1].
 
     Parameters
@@ -300,25 +312,33 @@ def make_attacks(fgsm_eps, pgd_eps, noise_sigma, pgd_steps=100, seed=0):
     fgsm_eps : float
         L∞ radius of FGSM.
     pgd_eps : float
-        L2 radius of PGD.
+        L2 radius of PGD and of the worst case.
     noise_sigma : float
         Standard deviation of the Gaussian noise.
     pgd_steps : int, default=100
-        PGD iterations.
+        Iterations of PGD and of each gradient attack of the worst case.
     seed : int, default=0
-        Seed of PGD's random start and of the noise.
+        Seed of every randomised attack.
+    square_queries : int, default=5000
+        Queries of the Square Attack in the worst case.
 
     Returns
     -------
     dict
-        ``{"fgsm": FGSMAttack, "pgd": PGDAttack, "noise": NoiseAttack}``,
-        all clamped to [0, 1].
+        ``{"fgsm": FGSMAttack, "pgd": PGDAttack, "worst_case":
+        WorstCaseAttack, "noise": NoiseAttack}``, all clamped to [0, 1].
+        PGD is the cross-entropy PGD of the CLIP paper's tables; the worst
+        case (APGD-CE, APGD-DLR, APGD-T, margin PGD with 5 restarts,
+        Square) is the robustness figure to trust.
     """
     clamp = (0.0, 1.0)
     return {
         "fgsm": get_attack("fgsm", eps=fgsm_eps, norm="inf", clamp=clamp),
         "pgd": get_attack("pgd", eps=pgd_eps, norm=2, n_iter=pgd_steps,
                           clamp=clamp, random_state=seed),
+        "worst_case": get_attack("worst_case", eps=pgd_eps, norm=2,
+                                 n_iter=pgd_steps, n_queries=square_queries,
+                                 clamp=clamp, random_state=seed),
         "noise": get_attack("noise", sigma=noise_sigma, clamp=clamp,
                             random_state=seed),
     }
@@ -338,16 +358,25 @@ def _run_classification(methods, X_train, X_test, y_train, y_test, epochs,
                                    progress)
     attacks = make_attacks(settings["fgsm_eps"], settings["pgd_eps"],
                            settings["noise_sigma"], settings["pgd_steps"],
-                           seed)
-    radii = radii or {
+                           seed, settings["square_queries"])
+    radii = {
         "fgsm": np.linspace(0, 2 * settings["fgsm_eps"], 6),
         "pgd": np.linspace(0, 2 * settings["pgd_eps"], 6),
+        "worst_case": np.linspace(0, 2 * settings["pgd_eps"], 6),
         "noise": np.linspace(0, 2 * settings["noise_sigma"], 6),
-    }
+        **(radii or {})}
+    # The worst case is the costly curve: it runs on the first test points.
+    curve_data = {name: (X_test, y_test) for name in attacks}
+    n_curve = settings["curve_points"]
+    curve_data["worst_case"] = (X_test[:n_curve], y_test[:n_curve])
     base = seconds.get("none")
     rows, curves = [], {name: {} for name in attacks}
     for method, est in estimators.items():
         upper = lipschitz_upper_bound(est)
+        start = time.perf_counter()
+        worst_case = adversarial_accuracy(est, X_test, y_test,
+                                          attacks["worst_case"])
+        worst_case_seconds = time.perf_counter() - start
         row = {
             "method": method,
             "train_acc": est.score(X_train, y_train),
@@ -356,6 +385,7 @@ def _run_classification(methods, X_train, X_test, y_train, y_test, epochs,
                                              attacks["fgsm"]),
             "pgd_acc": adversarial_accuracy(est, X_test, y_test,
                                             attacks["pgd"]),
+            "worst_case_acc": worst_case,
             "noise_acc": adversarial_accuracy(est, X_test, y_test,
                                               attacks["noise"]),
             "certified_acc": certified_accuracy(
@@ -366,13 +396,15 @@ def _run_classification(methods, X_train, X_test, y_train, y_test, epochs,
             "lip_upper": upper,
             "seconds": seconds[method],
             "time_ratio": seconds[method] / base if base else float("nan"),
+            "worst_case_seconds": worst_case_seconds,
         }
         rows.append(row)
         for name, attack in attacks.items():
             params = {k: v for k, v in attack.get_params().items()
                       if k not in ("eps", "sigma")}
             curves[name][method] = robustness_curve(
-                est, X_test, y_test, attack=name, radii=radii[name], **params)
+                est, *curve_data[name], attack=name, radii=radii[name],
+                **params)
     return rows, estimators, curves
 
 

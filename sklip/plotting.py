@@ -103,15 +103,46 @@ class RobustnessCurveDisplay:
         for label, curve in self.curves.items():
             ax.plot(np.asarray(curve["radii"]), np.asarray(curve["accuracy"]),
                     marker="o", label=label)
-        radius = "σ" if self.attack == "noise" else "ε"
-        ax.set_xlabel(f"{self.attack} {radius}")
+        ax.set_xlabel(self._radius_label())
         ax.set_ylabel("accuracy")
         ax.set_ylim(-0.02, 1.02)
         ax.grid(alpha=0.3)
         ax.legend()
-        ax.set_title(f"Accuracy under {self.attack}")
+        ax.set_title(self._title())
         self.ax_, self.figure_ = ax, ax.figure
         return self
+
+
+    def _params(self):
+        first = next(iter(self.curves.values()), {})
+        return first.get("attack_params", {}), first.get("n_samples")
+
+    def _radius_label(self):
+        if self.attack == "noise":
+            return "noise σ (per input coordinate)"
+        params, _ = self._params()
+        norm = params.get("norm")
+        name = {2: "L2", "2": "L2", "inf": "L∞"}.get(norm, str(norm))
+        return f"ε ({name} norm)" if norm is not None else "ε"
+
+    def _title(self):
+        params, n_samples = self._params()
+        what = {"worst_case": "worst case of APGD-CE/DLR/T, margin PGD, "
+                "Square",
+                "pgd": "PGD", "fgsm": "FGSM", "apgd": "APGD",
+                "square": "Square Attack",
+                "noise": "Gaussian noise"}.get(self.attack, self.attack)
+        details = []
+        if self.attack in ("pgd", "apgd", "worst_case") and "n_iter" in params:
+            details.append(f"{params['n_iter']} steps")
+        if self.attack in ("pgd", "fgsm", "apgd") and params.get("loss"):
+            details.append(f"{params['loss']} loss")
+        elif self.attack in ("pgd", "fgsm"):
+            details.append("cross-entropy")
+        if n_samples is not None:
+            details.append(f"{n_samples} test points")
+        suffix = f" ({', '.join(details)})" if details else ""
+        return f"Accuracy under {what}{suffix}"
 
 
 class TrainingHistoryDisplay:

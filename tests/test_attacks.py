@@ -292,7 +292,8 @@ def test_unknown_labels_raise(digits, digits_clf):
 # Registry and the scikit-learn object protocol
 # ----------------------------------------------------------------------
 def test_registry():
-    assert attack_names() == ["fgsm", "noise", "pgd"]
+    assert attack_names() == ["apgd", "fgsm", "noise", "pgd", "square",
+                              "worst_case"]
     assert set(ATTACKS) == set(attack_names())
     pgd = get_attack("pgd", eps=2.0, n_iter=50)
     assert isinstance(pgd, PGDAttack) and pgd.n_iter == 50
@@ -300,7 +301,7 @@ def test_registry():
     original = FGSMAttack(0.1)
     copy = get_attack(original, eps=0.3)
     assert copy is not original and original.eps == 0.1 and copy.eps == 0.3
-    with pytest.raises(ValueError, match=r"\['fgsm', 'noise', 'pgd'\]"):
+    with pytest.raises(ValueError, match=r"\['apgd', 'fgsm', 'noise'"):
         get_attack("cw")
     with pytest.raises(ValueError, match="needs eps"):
         get_attack("pgd")

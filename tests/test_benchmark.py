@@ -11,32 +11,38 @@ from sklip.benchmark import METHODS, run_benchmark
 from .conftest import MNIST_DIR
 
 CLASSIFICATION_COLUMNS = ["method", "train_acc", "clean_acc", "fgsm_acc",
-                          "pgd_acc", "noise_acc", "certified_acc", "lip_lower",
-                          "lip_upper", "seconds", "time_ratio"]
+                          "pgd_acc", "worst_case_acc", "noise_acc",
+                          "certified_acc", "lip_lower", "lip_upper",
+                          "seconds", "time_ratio", "worst_case_seconds"]
 
 
 def test_benchmark_on_digits_writes_table_and_plots(tmp_path):
     result = run_benchmark("digits", METHODS, epochs=1, pgd_steps=3,
+                           square_queries=20, curve_points=100,
                            output_dir=tmp_path, progress=False)
     assert [row["method"] for row in result.rows] == list(METHODS)
     assert list(result.rows[0]) == CLASSIFICATION_COLUMNS
     for row in result.rows:
         assert 0 <= row["pgd_acc"] <= row["clean_acc"] + 1e-9
+        # The worst case includes a stronger PGD: never above it.
+        assert row["worst_case_acc"] <= row["pgd_acc"] + 0.01
         assert 0 <= row["certified_acc"] <= row["clean_acc"] + 1e-9
         assert 0 < row["lip_lower"] <= row["lip_upper"] * (1 + 1e-6)
         assert row["seconds"] > 0
     assert result.rows[0]["time_ratio"] == pytest.approx(1.0)
     names = {p.name for p in result.files}
     assert names == {"results.csv", "results.json", "robustness_fgsm.png",
-                     "robustness_pgd.png", "robustness_noise.png",
-                     "training_history.png"}
+                     "robustness_pgd.png", "robustness_worst_case.png",
+                     "robustness_noise.png", "training_history.png"}
     for path in result.files:
         assert path.stat().st_size > 0
     with open(tmp_path / "results.csv") as f:
         rows = list(csv.DictReader(f))
     assert [r["method"] for r in rows] == list(METHODS)
     payload = json.loads((tmp_path / "results.json").read_text())
-    assert set(payload["curves"]) == {"fgsm", "pgd", "noise"}
+    assert set(payload["curves"]) == {"fgsm", "pgd", "worst_case", "noise"}
+    worst = payload["curves"]["worst_case"]["tv"]
+    assert worst["n_samples"] == 100 and worst["attack"] == "worst_case"
     assert payload["settings"]["dataset"] == "digits"
 
 
@@ -52,11 +58,13 @@ def test_benchmark_polynomial(tmp_path):
 def test_cli_prints_table_on_mnist(tmp_path, capsys):
     status = main(["benchmark", "--dataset", "mnist", "--data-dir",
                    str(MNIST_DIR), "--methods", "none,tv", "--epochs", "1",
-                   "--pgd-steps", "2", "--output", str(tmp_path),
+                   "--pgd-steps", "2", "--square-queries", "10",
+                   "--output", str(tmp_path),
                    "--no-progress"])
     out = capsys.readouterr().out
     assert status == 0
     assert "clean_acc" in out and "pgd_acc" in out
+    assert "worst_case_acc" in out
     assert out.count("\ntv ") == 1
 
 
@@ -66,6 +74,7 @@ def test_cli_prints_table_on_mnist(tmp_path, capsys):
     (["benchmark", "--epochs", "-3"], "--epochs"),
     (["benchmark", "--dataset", "mnist", "--data-dir", "."], "MNIST"),
     (["benchmark", "--dataset", "mnist"], "data_dir"),
+    (["benchmark", "--square-queries", "0"], "--square-queries"),
 ])
 def test_cli_bad_options_give_one_clear_line(argv, message, capsys):
     with pytest.raises(SystemExit) as info:

@@ -13,7 +13,8 @@ import torch
 
 from sklip import LipschitzClassifier, LipschitzRegressor
 from sklip.benchmark import method_params
-from sklip.attacks import FGSMAttack, NoiseAttack, PGDAttack
+from sklip.attacks import (APGDAttack, FGSMAttack, NoiseAttack, PGDAttack,
+                           SquareAttack, WorstCaseAttack)
 from sklip.lipschitz import (certified_accuracy, lipschitz_lower_bound,
                              lipschitz_upper_bound)
 from sklip.metrics import (adversarial_accuracy, lipschitz_scorer,
@@ -49,6 +50,12 @@ def test_attacks_scorers_and_bounds_on_the_device(digits, device):
     clean = clf.score(X_test, y_test)
     for attack in (FGSMAttack(0.1, clamp=(0, 1)),
                    PGDAttack(1.0, n_iter=10, clamp=(0, 1), random_state=0),
+                   APGDAttack(1.0, loss="dlr", targeted=True, n_iter=10,
+                              clamp=(0, 1), random_state=0),
+                   SquareAttack(1.0, n_queries=50, clamp=(0, 1),
+                                random_state=0),
+                   WorstCaseAttack(1.0, n_iter=5, n_queries=50, clamp=(0, 1),
+                                   random_state=0),
                    NoiseAttack(0.3, clamp=(0, 1), random_state=0)):
         accuracy = adversarial_accuracy(clf, X_test, y_test, attack)
         assert 0.0 <= accuracy <= clean

@@ -34,6 +34,7 @@ def test_search_appends_resumes_and_summarises(tmp_path, capsys):
     # network trained for one epoch on many images.
     assert row["clean_acc"] > 0.8
     assert row["pgd_acc"] < row["clean_acc"] - 0.1
+    assert row["worst_case_acc"] <= row["pgd_acc"] + 0.01
     assert row["final_lambda"] == 0.5
     assert row["seed"] == 0
     search.main(argv)  # finished candidates are skipped
@@ -52,16 +53,16 @@ def test_search_appends_resumes_and_summarises(tmp_path, capsys):
     assert f"{mean_pgd:7.3f}" in mean_line
 
 
-def test_summary_picks_best_pgd_then_clean_accuracy():
+def test_summary_picks_best_worst_case_then_clean_accuracy():
     search = _load()
 
-    def row(pgd, clean, lam):
+    def row(worst, clean, lam):
         return {"params": {"regularizer": "tv", "reg_lambda": lam},
-                "pgd_acc": pgd, "clean_acc": clean, "fgsm_acc": 0.0,
-                "noise_acc": 0.0, "seconds": 1.0}
+                "worst_case_acc": worst, "pgd_acc": 0.9, "clean_acc": clean,
+                "fgsm_acc": 0.0, "noise_acc": 0.0, "seconds": 1.0}
 
     rows = [row(0.70, 0.94, 1.0),    # most robust, but below 95 % clean
-            row(0.5545, 0.968, 2.0),  # a tie within half a point ...
-            row(0.5540, 0.973, 3.0),  # ... goes to the more accurate
+            row(0.553, 0.968, 2.0),  # a tie within a point ...
+            row(0.549, 0.973, 3.0),  # ... goes to the more accurate
             row(0.40, 0.99, 4.0)]
     assert '"reg_lambda": 3.0' in search.summary(rows).splitlines()[1]

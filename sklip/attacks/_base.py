@@ -17,55 +17,18 @@ import numbers
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 
 from .._validation import input_tensor, resolve_model, target_tensor
+from ._losses import (cross_entropy_loss, margin_loss, resolve_loss,
+                      squared_error_loss)
 
-__all__ = ["Attack", "cross_entropy_loss", "squared_error_loss"]
+__all__ = ["Attack", "cross_entropy_loss", "squared_error_loss",
+           "worst_of_runs"]
 
 #: Names accepted for the Euclidean and the maximum norm.
 _NORMS = {"2": 2, "l2": 2, "inf": "inf", "linf": "inf"}
-
-
-def cross_entropy_loss(outputs, y):
-    """Per-sample cross-entropy of logits against class indices.
-
-    Parameters
-    ----------
-    outputs : torch.Tensor of shape (n, n_classes)
-        Logits.
-    y : torch.Tensor of shape (n,)
-        Class indices.
-
-    Returns
-    -------
-    torch.Tensor of shape (n,)
-    """
-    return F.cross_entropy(outputs, y.long(), reduction="none")
-
-
-def squared_error_loss(outputs, y):
-    """Per-sample squared Euclidean error of regression outputs.
-
-    Parameters
-    ----------
-    outputs : torch.Tensor of shape (n, ...)
-        Predictions.
-    y : torch.Tensor with as many elements as ``outputs``
-        Targets (a 1-D target is aligned with ``(n, 1)`` outputs).
-
-    Returns
-    -------
-    torch.Tensor of shape (n,)
-    """
-    if y.numel() != outputs.numel():
-        raise ValueError(
-            f"y has {y.numel()} elements but the network gives "
-            f"{outputs.numel()} outputs; pass one target per output.")
-    diff = outputs - y.reshape(outputs.shape).to(outputs.dtype)
-    return diff.square().flatten(1).sum(1)
 
 
 def _is_class_index(y):
@@ -192,7 +155,8 @@ class Attack(BaseEstimator):
             regressor). ``None`` takes the module's predicted classes.
         loss_fn : callable or None
             ``loss_fn(outputs, y)`` returning per-sample losses to maximise;
-            ``None`` picks :func:`cross_entropy_loss` for class indices and
+            ``None`` takes the attack's ``loss`` parameter where it has one,
+            by default :func:`cross_entropy_loss` for class indices and
             :func:`squared_error_loss` for float targets.
         generator : torch.Generator or None
             Source of random numbers; ``None`` builds one from
@@ -210,9 +174,9 @@ class Attack(BaseEstimator):
 
         The inputs are validated like the estimator's ``predict`` input,
         attacked in batches on ``model.device`` with the network in
-        evaluation mode (its mode is restored afterwards), with the
-        cross-entropy for a classifier and the squared error for a
-        regressor.
+        evaluation mode (its mode is restored afterwards), with the attack's
+        ``loss`` (by default the cross-entropy for a classifier and the
+        squared error for a regressor).
 
         Parameters
         ----------
@@ -238,6 +202,14 @@ class Attack(BaseEstimator):
         ValueError
             For invalid data or hyperparameters.
         """
+        batches = self._batches(model, X, y, batch_size,
+                                lambda *args, **kw: [self.perturb(*args, **kw)])
+        return batches[0]
+
+    def _batches(self, model, X, y, batch_size, perturb):
+        """Run ``perturb(module, X_batch, y_batch, generator=...)``, which
+        returns a list of tensors, batch by batch in evaluation mode; the
+        lists joined over the batches, as numpy arrays."""
         self.validate()
         if isinstance(batch_size, bool) or not isinstance(
                 batch_size, numbers.Integral) or batch_size < 1:
@@ -252,24 +224,22 @@ class Attack(BaseEstimator):
                 raise ValueError(
                     f"X and y have different numbers of samples: "
                     f"{X_t.shape[0]} and {y_t.shape[0]}.")
-        loss_fn = None
-        if estimator is not None:
-            loss_fn = (cross_entropy_loss if hasattr(estimator, "classes_")
-                       else squared_error_loss)
         generator = make_generator(getattr(self, "random_state", None),
                                    device)
-        X_adv = torch.empty_like(X_t)
+        parts = []
         was_training = module.training
         module.eval()
         try:
             for start in range(0, X_t.shape[0], batch_size):
                 rows = slice(start, start + batch_size)
-                X_adv[rows] = self.perturb(
+                parts.append(perturb(
                     module, X_t[rows], None if y_t is None else y_t[rows],
-                    loss_fn, generator=generator)
+                    generator=generator))
         finally:
             module.train(was_training)
-        return X_adv.cpu().numpy()
+        if not parts:
+            return [X_t.cpu().numpy()]
+        return [torch.cat(column).cpu().numpy() for column in zip(*parts)]
 
     # ------------------------------------------------------------------
     # Shared by the subclasses
@@ -299,9 +269,13 @@ class Attack(BaseEstimator):
                                        X.device)
         return X, y, generator
 
-    @staticmethod
-    def _targets(module, X, y, loss_fn):
-        """Targets, loss and whether this is classification."""
+    def _targets(self, module, X, y, loss_fn):
+        """Targets, loss and whether this is classification.
+
+        An explicit ``loss_fn`` wins; otherwise the attack's ``loss``
+        parameter (if it has one) picks it, by default the cross-entropy
+        for class indices and the squared error for real targets.
+        """
         if y is None:
             # Attacking the prediction rather than the label avoids the
             # "label leaking" of Kurakin et al. (ICLR 2017).
@@ -314,7 +288,7 @@ class Attack(BaseEstimator):
             y = outputs.argmax(dim=1)
         classify = _is_class_index(y)
         if loss_fn is None:
-            loss_fn = cross_entropy_loss if classify else squared_error_loss
+            loss_fn = resolve_loss(getattr(self, "loss", None), classify)
         return y, loss_fn, classify
 
     def _clamp(self, X):
@@ -361,3 +335,68 @@ def random_in_ball(X, eps, norm, generator):
     d = X[0].numel()
     radius = eps * torch.rand(X.shape[0], **kwargs).pow(1.0 / d)
     return direction * _expand(radius, X)
+
+
+def worst_of_runs(module, X, y, classify, runs, criterion=None):
+    """Per sample, the first misclassified point over several runs.
+
+    This is how restarts, target classes and the members of an ensemble
+    are combined (the protocol of Croce & Hein, ICML 2020): each run only
+    attacks the samples that every earlier run failed to misclassify, and
+    a sample keeps the first misclassified point found for it. Where no run
+    succeeds (and always for a regressor) the point with the highest
+    ``criterion`` is kept.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+    X : torch.Tensor of shape (n, ...)
+        Clean inputs.
+    y : torch.Tensor of shape (n,) or (n, n_targets)
+        Class indices or regression targets.
+    classify : bool
+        Whether ``y`` holds class indices.
+    runs : iterable of callable
+        ``run(rows)`` returns perturbed inputs for ``X[rows]``, ``y[rows]``
+        (``rows`` a tensor of indices).
+    criterion : callable or None
+        ``criterion(outputs, y)``, per-sample, higher is worse for the
+        model; ``None`` takes the logit margin for a classifier and the
+        squared error for a regressor.
+
+    Returns
+    -------
+    torch.Tensor of the shape of ``X``
+    """
+    if criterion is None:
+        criterion = margin_loss if classify else squared_error_loss
+    n = X.shape[0]
+    best = X.clone()
+    best_value = torch.full((n,), -torch.inf, device=X.device)
+    best_fooled = torch.zeros(n, dtype=torch.bool, device=X.device)
+    todo = torch.arange(n, device=X.device)
+    if classify:
+        # A sample the model already gets wrong is its own worst case.
+        with torch.no_grad():
+            best_fooled = module(X).argmax(dim=1) != y
+        todo = (~best_fooled).nonzero().squeeze(1)
+    for run in runs:
+        if todo.numel() == 0:
+            break
+        candidate = run(todo)
+        with torch.no_grad():
+            outputs = module(candidate)
+            value = criterion(outputs, y[todo]).detach().float()
+        fooled = (outputs.argmax(dim=1) != y[todo] if classify
+                  else torch.zeros_like(best_fooled[todo]))
+        # A misclassified point beats any value; otherwise the higher value.
+        better = (fooled & ~best_fooled[todo]) | (
+            (fooled == best_fooled[todo]) & (value > best_value[todo]))
+        chosen = todo[better]
+        best[chosen] = candidate[better]
+        best_value[chosen] = value[better]
+        best_fooled[chosen] = fooled[better]
+        if classify:
+            # A sample already misclassified needs no further run.
+            todo = (~best_fooled).nonzero().squeeze(1)
+    return best

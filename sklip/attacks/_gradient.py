@@ -12,6 +12,10 @@
   the best of ``n_restarts`` runs per sample.
 
 Both work on whole batches at once; only the inputs are differentiated.
+Both take ``loss=``: the cross-entropy of the papers, or the logit margin
+of Carlini & Wagner (IEEE S&P 2017) and the DLR loss of Croce & Hein (ICML
+2020), which do not saturate on the small logits of Lipschitz-regularised
+networks (see :mod:`sklip.attacks._losses`).
 """
 
 import torch
@@ -19,7 +23,8 @@ import torch
 from .._validation import check_int, check_real
 from ._base import (Attack, _expand, check_attack_random_state,
                     check_bool, check_clamp, check_norm, loss_and_grad,
-                    random_in_ball, steepest_direction)
+                    random_in_ball, steepest_direction, worst_of_runs)
+from ._losses import check_loss
 
 __all__ = ["FGSMAttack", "PGDAttack"]
 
@@ -41,6 +46,9 @@ class FGSMAttack(Attack):
     clamp : (float, float) or None, default=None
         Data range ``(low, high)`` the perturbed inputs are clipped to, e.g.
         ``(0, 1)`` for images.
+    loss : {None, "ce", "margin", "dlr", "squared_error"}, default=None
+        The loss whose gradient is followed; ``None`` is the cross-entropy
+        (``"ce"``) for a classifier and the squared error for a regressor.
 
     See Also
     --------
@@ -57,15 +65,17 @@ class FGSMAttack(Attack):
     name = "fgsm"
     radius_param = "eps"
 
-    def __init__(self, eps, norm="inf", clamp=None):
+    def __init__(self, eps, norm="inf", clamp=None, loss=None):
         self.eps = eps
         self.norm = norm
         self.clamp = clamp
+        self.loss = loss
 
     def validate(self):
         check_real(self.eps, "eps", min_val=0)
         check_norm(self.norm)
         check_clamp(self.clamp)
+        check_loss(self.loss)
         return self
 
     def perturb(self, module, X, y=None, loss_fn=None, *, generator=None):
@@ -118,10 +128,16 @@ class PGDAttack(Attack):
     random_state : int, RandomState or None, default=None
         Seeds the random starts; with an int every call draws the same
         starts. ``None`` uses torch's global random state.
+    loss : {None, "ce", "margin", "dlr", "squared_error"}, default=None
+        The loss maximised; ``None`` is the cross-entropy (``"ce"``) for a
+        classifier and the squared error for a regressor. ``"margin"``
+        with a few restarts is much stronger than the cross-entropy on
+        Lipschitz-regularised networks.
 
     See Also
     --------
     FGSMAttack : a single step of length ``eps``.
+    APGDAttack : PGD with an adaptive step size, stronger at equal budget.
 
     Examples
     --------
@@ -136,7 +152,7 @@ class PGDAttack(Attack):
 
     def __init__(self, eps, norm=2, n_iter=20, step_size=None,
                  random_start=True, n_restarts=1, early_stop=True,
-                 clamp=None, random_state=None):
+                 clamp=None, random_state=None, loss=None):
         self.eps = eps
         self.norm = norm
         self.n_iter = n_iter
@@ -146,6 +162,7 @@ class PGDAttack(Attack):
         self.early_stop = early_stop
         self.clamp = clamp
         self.random_state = random_state
+        self.loss = loss
 
     def validate(self):
         check_real(self.eps, "eps", min_val=0)
@@ -158,6 +175,7 @@ class PGDAttack(Attack):
         check_bool(self.early_stop, "early_stop")
         check_clamp(self.clamp)
         check_attack_random_state(self.random_state)
+        check_loss(self.loss)
         return self
 
     def _step_size(self):
@@ -175,32 +193,12 @@ class PGDAttack(Attack):
         if n_runs == 1:
             return self._run(module, X, y, loss_fn, classify, generator)
 
-        best = X.clone()
-        best_loss = torch.full((X.shape[0],), -torch.inf, device=X.device)
-        best_fooled = torch.zeros(X.shape[0], dtype=torch.bool,
-                                  device=X.device)
-        todo = torch.arange(X.shape[0], device=X.device)
-        for _ in range(n_runs):
-            candidate = self._run(module, X[todo], y[todo], loss_fn,
-                                  classify, generator)
-            with torch.no_grad():
-                outputs = module(candidate)
-                loss = loss_fn(outputs, y[todo]).detach().float()
-            fooled = (outputs.argmax(dim=1) != y[todo] if classify
-                      else torch.zeros_like(best_fooled[todo]))
-            # A misclassified point beats any loss; otherwise the higher loss.
-            better = (fooled & ~best_fooled[todo]) | (
-                (fooled == best_fooled[todo]) & (loss > best_loss[todo]))
-            chosen = todo[better]
-            best[chosen] = candidate[better]
-            best_loss[chosen] = loss[better]
-            best_fooled[chosen] = fooled[better]
-            if classify:
-                # A sample already misclassified needs no further run.
-                todo = (~best_fooled).nonzero().squeeze(1)
-                if todo.numel() == 0:
-                    break
-        return best
+        def run(rows):
+            return self._run(module, X[rows], y[rows], loss_fn, classify,
+                             generator)
+
+        return worst_of_runs(module, X, y, classify, [run] * n_runs,
+                             criterion=loss_fn)
 
     perturb.__doc__ = Attack.perturb.__doc__
 

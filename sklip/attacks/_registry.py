@@ -4,14 +4,19 @@ import inspect
 
 from sklearn.base import clone
 
+from ._apgd import APGDAttack
 from ._base import Attack
 from ._gradient import FGSMAttack, PGDAttack
 from ._noise import NoiseAttack
+from ._square import SquareAttack
+from ._worst_case import WorstCaseAttack
 
 __all__ = ["ATTACKS", "get_attack", "attack_names"]
 
 #: Registry name -> attack class.
-ATTACKS = {cls.name: cls for cls in (FGSMAttack, PGDAttack, NoiseAttack)}
+ATTACKS = {cls.name: cls for cls in (FGSMAttack, PGDAttack, APGDAttack,
+                                     SquareAttack, WorstCaseAttack,
+                                     NoiseAttack)}
 
 
 def attack_names():
@@ -30,8 +35,9 @@ def get_attack(attack, **params):
     Parameters
     ----------
     attack : str, Attack subclass or Attack instance
-        ``"fgsm"``, ``"pgd"`` or ``"noise"``; an instance is cloned, so the
-        caller's object is never changed.
+        One of :func:`attack_names` (``"fgsm"``, ``"pgd"``, ``"apgd"``,
+        ``"square"``, ``"worst_case"``, ``"noise"``); an instance is
+        cloned, so the caller's object is never changed.
     **params
         Hyperparameters of the attack, e.g. ``eps=2.0``. A name or a class
         needs its radius (``eps`` or ``sigma``).

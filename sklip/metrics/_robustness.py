@@ -13,10 +13,10 @@ import numpy as np
 from sklearn.base import is_classifier, is_regressor
 from sklearn.metrics import accuracy_score, mean_squared_error
 
-from ..attacks import ATTACKS, Attack, get_attack
+from ..attacks import ATTACKS, Attack, WorstCaseAttack, get_attack
 
 __all__ = ["adversarial_accuracy", "adversarial_error", "adversarial_mse",
-           "robustness_curve"]
+           "robustness_curve", "attack_breakdown"]
 
 
 def _check_estimator(estimator, kind, what):
@@ -161,8 +161,9 @@ def robustness_curve(estimator, X, y, attack="pgd",
     -------
     curve : dict
         ``radii`` (ndarray), ``accuracy`` (ndarray, one per radius),
-        ``clean_accuracy`` (float), ``attack`` (the registry name) and
-        ``attack_params`` (the attack's parameters other than the radius).
+        ``clean_accuracy`` (float), ``attack`` (the registry name),
+        ``attack_params`` (the attack's parameters other than the radius)
+        and ``n_samples``.
 
     Examples
     --------
@@ -217,4 +218,56 @@ def robustness_curve(estimator, X, y, attack="pgd",
     params = {key: value for key, value in base.get_params().items()
               if key != radius_param}
     return {"radii": radii, "accuracy": accuracy, "clean_accuracy": clean,
-            "attack": base.name, "attack_params": params}
+            "attack": base.name, "attack_params": params,
+            "n_samples": int(len(y))}
+
+
+def attack_breakdown(estimator, X, y, attack, *, batch_size=1024):
+    """Accuracy of a classifier after each member of a worst-case attack.
+
+    The members run one after the other on the samples still classified
+    correctly, so the accuracies only go down; the last is the worst-case
+    accuracy, and the drop at each member is what that member alone added.
+
+    Parameters
+    ----------
+    estimator : fitted sklip classifier
+    X : array-like of shape (n_samples, ...)
+    y : array-like of shape (n_samples,)
+    attack : WorstCaseAttack
+        E.g. ``WorstCaseAttack(eps=2.0, clamp=(0, 1), random_state=0)``.
+    batch_size : int, default=1024
+        Samples attacked at once.
+
+    Returns
+    -------
+    dict
+        ``{"clean": clean accuracy, member label: accuracy after it, ...}``
+        in the order the members ran.
+
+    Examples
+    --------
+    >>> from sklip import LipschitzClassifier
+    >>> from sklip.attacks import APGDAttack, SquareAttack, WorstCaseAttack
+    >>> from sklip.datasets import load_digits_scaled
+    >>> from sklip.metrics import attack_breakdown
+    >>> X, y = load_digits_scaled()
+    >>> clf = LipschitzClassifier(regularizer="none", max_epochs=5,
+    ...                           random_state=0).fit(X, y)
+    >>> attack = WorstCaseAttack(eps=0.5, clamp=(0, 1), random_state=0,
+    ...     attacks=[APGDAttack(0, n_iter=10), SquareAttack(0, n_queries=50)])
+    >>> list(attack_breakdown(clf, X[:100], y[:100], attack))
+    ['clean', 'apgd', 'square']
+    """
+    _check_estimator(estimator, "classifier", "attack_breakdown")
+    if not isinstance(attack, WorstCaseAttack):
+        raise TypeError(
+            "attack must be a WorstCaseAttack, got "
+            f"{type(attack).__name__}; use adversarial_accuracy for a "
+            "single attack.")
+    result = {"clean": float(accuracy_score(y, estimator.predict(X)))}
+    for name, X_adv in attack.generate_stages(estimator, X, y,
+                                              batch_size=batch_size):
+        if name != "clean":
+            result[name] = float(accuracy_score(y, estimator.predict(X_adv)))
+    return result

@@ -22,7 +22,7 @@ from ._robustness import adversarial_accuracy, adversarial_mse
 __all__ = ["RobustnessScorer", "LipschitzScorer", "make_robustness_scorer",
            "fgsm_accuracy_scorer", "pgd_accuracy_scorer",
            "noise_accuracy_scorer", "adversarial_neg_mse_scorer",
-           "lipschitz_scorer"]
+           "worst_case_accuracy_scorer", "lipschitz_scorer"]
 
 _METRICS = ("auto", "accuracy", "neg_mse")
 
@@ -149,14 +149,18 @@ def make_robustness_scorer(attack, *, metric="auto", batch_size=1024,
     Parameters
     ----------
     attack : str, Attack subclass or Attack instance
-        ``"fgsm"``, ``"pgd"``, ``"noise"`` or an attack object (cloned).
+        A name of :func:`sklip.attacks.attack_names` (``"fgsm"``,
+        ``"pgd"``, ``"apgd"``, ``"square"``, ``"worst_case"``, ``"noise"``)
+        or an attack object (cloned).
     metric : {"auto", "accuracy", "neg_mse"}, default="auto"
         Accuracy for classifiers, minus the mean squared error for
         regressors; ``"auto"`` picks by estimator type.
     batch_size : int, default=1024
         Samples attacked at once.
     **attack_params
-        Parameters of the attack, e.g. ``eps=2.0``.
+        Parameters of the attack, e.g. ``eps=2.0``. A randomised attack
+        whose ``random_state`` is left unset is seeded with 0, as the
+        named factories do, so that scores are reproducible.
 
     Returns
     -------
@@ -171,11 +175,19 @@ def make_robustness_scorer(attack, *, metric="auto", batch_size=1024,
     """
     check_choice(metric, "metric", _METRICS)
     check_int(batch_size, "batch_size", min_val=1)
-    attack = get_attack(attack, **attack_params).validate()
-    return RobustnessScorer(attack, metric=metric, batch_size=batch_size)
+    attack = get_attack(attack, **attack_params)
+    if isinstance(attack_params, dict) and "random_state" in \
+            attack.get_params() and "random_state" not in attack_params \
+            and attack.random_state is None:
+        # Seeded like the named factories, so that every fold and every
+        # call is attacked the same way.
+        attack.set_params(random_state=0)
+    return RobustnessScorer(attack.validate(), metric=metric,
+                            batch_size=batch_size)
 
 
-def fgsm_accuracy_scorer(eps, norm="inf", clamp=None, *, batch_size=1024):
+def fgsm_accuracy_scorer(eps, norm="inf", clamp=None, loss=None, *,
+                         batch_size=1024):
     """Accuracy of a classifier under FGSM of radius ``eps``.
 
     Parameters
@@ -186,6 +198,8 @@ def fgsm_accuracy_scorer(eps, norm="inf", clamp=None, *, batch_size=1024):
         Norm of the radius.
     clamp : (float, float) or None, default=None
         Data range of the attacked inputs, e.g. ``(0, 1)``.
+    loss : {None, "ce", "margin", "dlr"}, default=None
+        The loss whose gradient is followed; ``None`` is the cross-entropy.
     batch_size : int, default=1024
         Samples attacked at once.
 
@@ -200,13 +214,19 @@ def fgsm_accuracy_scorer(eps, norm="inf", clamp=None, *, batch_size=1024):
     """
     return make_robustness_scorer("fgsm", metric="accuracy",
                                   batch_size=batch_size, eps=eps, norm=norm,
-                                  clamp=clamp)
+                                  clamp=clamp, loss=loss)
 
 
 def pgd_accuracy_scorer(eps, norm=2, n_iter=20, step_size=None,
                         random_start=True, n_restarts=1, early_stop=True,
-                        clamp=None, random_state=0, *, batch_size=1024):
+                        clamp=None, random_state=0, loss=None, *,
+                        batch_size=1024):
     """Accuracy of a classifier under PGD of radius ``eps``.
+
+    With the default cross-entropy loss PGD overstates the robustness of
+    Lipschitz-regularised networks (their small logits flatten the
+    cross-entropy); ``loss="margin"`` with restarts is stronger, and
+    :func:`worst_case_accuracy_scorer` is the strongest.
 
     Parameters
     ----------
@@ -229,6 +249,8 @@ def pgd_accuracy_scorer(eps, norm=2, n_iter=20, step_size=None,
     random_state : int, RandomState or None, default=0
         Seeds the random starts; the default makes scores reproducible
         across folds and runs.
+    loss : {None, "ce", "margin", "dlr"}, default=None
+        The loss PGD maximises; ``None`` is the cross-entropy.
     batch_size : int, default=1024
         Samples attacked at once.
 
@@ -239,6 +261,7 @@ def pgd_accuracy_scorer(eps, norm=2, n_iter=20, step_size=None,
     See Also
     --------
     sklip.attacks.PGDAttack
+    worst_case_accuracy_scorer
 
     Examples
     --------
@@ -249,7 +272,58 @@ def pgd_accuracy_scorer(eps, norm=2, n_iter=20, step_size=None,
         "pgd", metric="accuracy", batch_size=batch_size, eps=eps, norm=norm,
         n_iter=n_iter, step_size=step_size, random_start=random_start,
         n_restarts=n_restarts, early_stop=early_stop, clamp=clamp,
-        random_state=random_state)
+        random_state=random_state, loss=loss)
+
+
+def worst_case_accuracy_scorer(eps, norm=2, clamp=None, random_state=0, *,
+                               n_iter=100, n_queries=5000, attacks=None,
+                               batch_size=1024):
+    """Accuracy of a classifier under the worst case of strong attacks.
+
+    The strongest evaluation sklip has, and the one its reported robustness
+    figures come from: per sample, the first success of APGD-CE, APGD-DLR,
+    APGD-T, margin PGD with restarts and the black-box Square Attack
+    (:class:`sklip.attacks.WorstCaseAttack`, the AutoAttack protocol of
+    Croce & Hein, ICML 2020). It is at least as strong as each of them, and
+    far stronger than cross-entropy PGD on Lipschitz-regularised networks.
+
+    Parameters
+    ----------
+    eps : float
+        Radius (≥ 0).
+    norm : {2, "inf"}, default=2
+        Norm of the radius.
+    clamp : (float, float) or None, default=None
+        Data range of the attacked inputs, e.g. ``(0, 1)``.
+    random_state : int, RandomState or None, default=0
+        Seeds every member; the default makes scores reproducible.
+    n_iter : int, default=100
+        Iterations of each gradient attack (per restart and target class).
+    n_queries : int, default=5000
+        Queries of the Square Attack.
+    attacks : list of Attack or None, default=None
+        Other members instead of the default ones.
+    batch_size : int, default=1024
+        Samples attacked at once.
+
+    Returns
+    -------
+    RobustnessScorer
+
+    See Also
+    --------
+    sklip.metrics.attack_breakdown : the accuracy after each member.
+
+    Examples
+    --------
+    >>> from sklip.metrics import worst_case_accuracy_scorer
+    >>> scoring = {"clean": "accuracy",
+    ...            "robust": worst_case_accuracy_scorer(2.0, clamp=(0, 1))}
+    """
+    return make_robustness_scorer(
+        "worst_case", metric="accuracy", batch_size=batch_size, eps=eps,
+        norm=norm, attacks=attacks, n_iter=n_iter, n_queries=n_queries,
+        clamp=clamp, random_state=random_state)
 
 
 def noise_accuracy_scorer(sigma, clamp=None, random_state=0, *,
@@ -287,11 +361,14 @@ def adversarial_neg_mse_scorer(attack, *, batch_size=1024, **attack_params):
     Parameters
     ----------
     attack : str, Attack subclass or Attack instance
-        ``"fgsm"``, ``"pgd"``, ``"noise"`` or an attack object.
+        A name of :func:`sklip.attacks.attack_names` or an attack object;
+        ``"worst_case"`` keeps per sample the highest error of APGD and PGD
+        on the squared error and the Square Attack.
     batch_size : int, default=1024
         Samples attacked at once.
     **attack_params
-        Parameters of the attack, e.g. ``eps=0.1``.
+        Parameters of the attack, e.g. ``eps=0.1``; an unset
+        ``random_state`` is seeded with 0.
 
     Returns
     -------

@@ -19,7 +19,7 @@ from skorch.dataset import unpack_data
 from skorch.utils import to_device
 
 from .._validation import input_tensor, resolve_model, target_tensor
-from ..attacks import cross_entropy_loss, get_attack, squared_error_loss
+from ..attacks import get_attack, squared_error_loss
 from ..attacks._base import make_generator
 
 __all__ = ["RobustnessScoring"]
@@ -116,7 +116,6 @@ class RobustnessScoring(Callback):
 
     def _score(self, net, batches):
         module, device, _ = resolve_model(net)
-        loss_fn = cross_entropy_loss if self.classify_ else squared_error_loss
         was_training = module.training
         module.eval()
         # The attack's random draws must not shift the training's random
@@ -130,7 +129,9 @@ class RobustnessScoring(Callback):
                 for Xi, yi in batches:
                     Xi = to_device(Xi, device).float()
                     yi = to_device(yi, device)
-                    X_adv = self.attack_.perturb(module, Xi, yi, loss_fn,
+                    # The attack's own loss: by default the cross-entropy
+                    # for class indices, the squared error for targets.
+                    X_adv = self.attack_.perturb(module, Xi, yi,
                                                  generator=generator)
                     with torch.no_grad():
                         outputs = module(X_adv)
