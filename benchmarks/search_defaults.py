@@ -90,7 +90,10 @@ GRIDS = {
     # 64 pairs, as many points as the batch, against the default 32
     + _grid(regularizer=["sumlip"], reg_lambda=[0.1, 0.2],
             regularizer__n_pairs=[64], regularizer__init=["plain"],
-            max_epochs=[30]),
+            max_epochs=[30])
+    # past the edge of the grid, where its best λ lay
+    + _grid(regularizer=["sumlip"], reg_lambda=[0.5, 1.0],
+            regularizer__init=["partial_random"], max_epochs=[30]),
     "tv": _grid(regularizer=["tv"], reg_lambda=[0.1, 0.3, 0.5, 1.0],
                 max_epochs=[30]),
     "ptv": _grid(regularizer=["ptv"], reg_lambda=[1.0, 3.0],
@@ -100,7 +103,10 @@ GRIDS = {
     # batch against the default eighth, same setting otherwise
     + _grid(regularizer=["ptv"], reg_lambda=[3.0], epsilon=[3.0],
             epsilon_decay=[1.0], regularizer__n_anchors=[None, 0.25],
-            max_epochs=[30]),
+            max_epochs=[30])
+    # past the edge of the grid, where its best λ lay
+    + _grid(regularizer=["ptv"], reg_lambda=[6.0], epsilon=[3.0],
+            epsilon_decay=[1.0], max_epochs=[30]),
     "adversarial": [
         # the slides' ADV FGSM
         {"regularizer": "adversarial", "reg_lambda": 1.0, "epsilon": 0.1,
@@ -119,6 +125,9 @@ SEED_CHECKS = [
     {"regularizer": "clip", "reg_lambda": 0.3,
      "regularizer__init": "partial_random", "max_epochs": 30},
     {"regularizer": "sumlip", "reg_lambda": 0.3,
+     "regularizer__init": "partial_random", "max_epochs": 30},
+    # SumLip's pick past the first grid's edge, at 95.4 % clean accuracy
+    {"regularizer": "sumlip", "reg_lambda": 0.5,
      "regularizer__init": "partial_random", "max_epochs": 30},
     # CLIP: 48 pairs and the sign rule against 64 pairs and the reference's
     # accept rule; SumLip: 32 pairs against 64

@@ -120,6 +120,8 @@ def test_bad_members(digits, digits_clf, attacks, match):
     with pytest.raises(TypeError, match=match):
         WorstCaseAttack(0.5, attacks=attacks).generate(digits_clf, X_test,
                                                         y_test)
+    with pytest.raises(ValueError, match="non-empty"):
+        WorstCaseAttack(0.5, attacks=[]).validate()
 
 
 def test_refuses_a_loss_function(digits, digits_clf):
@@ -180,3 +182,19 @@ def test_robustness_curve_of_the_worst_case(digits, digits_clf):
     assert curve["attack"] == "worst_case"
     assert curve["accuracy"][0] >= curve["accuracy"][1] >= \
         curve["accuracy"][2]
+
+
+def test_recorded_every_epoch_by_the_training_callback(digits):
+    from sklip.metrics import RobustnessScoring
+
+    X_train, X_test, y_train, y_test = digits
+    attack = WorstCaseAttack(0.5, **QUICK)
+    clf = LipschitzClassifier(
+        regularizer="none", hidden_layer_sizes=(32,), max_epochs=3,
+        lr=0.005, random_state=0,
+        callbacks=[RobustnessScoring(attack, X_test[:100], y_test[:100])]
+    ).fit(X_train, y_train)
+    recorded = clf.history[:, "worst_case_accuracy"]
+    assert len(recorded) == 3
+    assert recorded[-1] == pytest.approx(adversarial_accuracy(
+        clf, X_test[:100], y_test[:100], attack))

@@ -24,7 +24,8 @@ import torch
 
 from .._validation import check_int, check_real
 from ._base import (Attack, _expand, check_attack_random_state, check_bool,
-                    check_clamp, check_norm, steepest_direction, worst_of_runs)
+                    check_clamp, check_norm, loss_and_grad, steepest_direction,
+                    worst_of_runs)
 from ._losses import CLASSIFICATION_LOSSES, check_loss, targeted_loss
 
 __all__ = ["APGDAttack"]
@@ -235,60 +236,74 @@ class APGDAttack(Attack):
         else the point of highest loss."""
         eps, norm = float(self.eps), check_norm(self.norm)
         clamp = check_clamp(self.clamp)
-        alpha, rho = float(self.alpha), float(self.rho)
-        n = X.shape[0]
+        alpha = float(self.alpha)
         x = (project(random_on_sphere(X, eps, norm, generator), X, eps, norm,
                      clamp) if self.random_start else X.clone())
-        outputs, grad, loss = _evaluate(module, x, y, loss_fn)
+        outputs, grad, loss = loss_and_grad(module, x, y, loss_fn,
+                                            return_losses=True)
         found = (outputs.argmax(dim=1) != y if classify
-                 else torch.zeros(n, dtype=torch.bool, device=X.device))
+                 else torch.zeros_like(loss, dtype=torch.bool))
         result = x.clone()
         best_x, best_loss, best_grad = x.clone(), loss.clone(), grad.clone()
-        step = torch.full((n,), 2.0 * eps, device=X.device, dtype=X.dtype)
+        control = _StepControl(2.0 * eps, loss, float(self.rho))
         x_prev = x.clone()
-        last_loss, raised = loss, torch.zeros(n, device=X.device)
-        check_loss_at, halved_at_check = best_loss.clone(), \
-            torch.zeros(n, dtype=torch.bool, device=X.device)
-        marks, since = set(checkpoints(self.n_iter)), 0
+        marks = set(checkpoints(self.n_iter))
         for k in range(self.n_iter):
             weight = alpha if k > 0 else 1.0
-            z = project(x + _expand(step, x) * steepest_direction(grad, norm),
-                        X, eps, norm, clamp)
+            z = project(x + _expand(control.step, x)
+                        * steepest_direction(grad, norm), X, eps, norm, clamp)
             x_new = project(x + weight * (z - x) + (1 - weight) * (x - x_prev),
                             X, eps, norm, clamp)
             x_prev, x = x, x_new
-            outputs, grad, loss = _evaluate(module, x, y, loss_fn)
+            outputs, grad, loss = loss_and_grad(module, x, y, loss_fn,
+                                                return_losses=True)
             if classify:
                 newly = (outputs.argmax(dim=1) != y) & ~found
                 result[newly] = x[newly]
                 found |= newly
-            raised += (loss > last_loss).float()
-            last_loss = loss
+            control.record(loss)
             better = loss > best_loss
             best_x[better], best_loss[better] = x[better], loss[better]
             best_grad[better] = grad[better]
-            since += 1
             if k + 1 in marks:
-                # Halve where the loss rose too rarely, or where nothing
-                # changed since the last checkpoint; restart from the best.
-                halve = (raised < rho * since) | (
-                    ~halved_at_check & (check_loss_at >= best_loss))
-                step[halve] /= 2
+                # Samples whose step was halved restart from their best.
+                halve = control.checkpoint(best_loss)
                 x[halve], grad[halve] = best_x[halve], best_grad[halve]
                 x_prev[halve] = best_x[halve]
-                halved_at_check, check_loss_at = halve, best_loss.clone()
-                raised.zero_()
-                since = 0
         result[~found] = best_x[~found]
         return result
 
 
-def _evaluate(module, x, y, loss_fn):
-    """Outputs, input gradient and per-sample loss at ``x``."""
-    with torch.enable_grad():
-        x = x.detach().requires_grad_(True)
-        outputs = module(x)
-        losses = loss_fn(outputs, y)
-        (grad,) = torch.autograd.grad(losses.sum(), x)
-    return outputs.detach(), grad, losses.detach().float()
+class _StepControl:
+    """APGD's per-sample step sizes and the two conditions that halve them.
 
+    At a checkpoint a sample's step is halved when fewer than ``rho`` of
+    its steps since the previous checkpoint raised the loss, or when its
+    step was not halved at the previous checkpoint and its best loss has
+    not improved since (Croce & Hein, ICML 2020, §3.2).
+    """
+
+    def __init__(self, step, loss, rho):
+        self.step = torch.full_like(loss, step)
+        self.rho = rho
+        self.last_loss = loss
+        self.raised = torch.zeros_like(loss)
+        self.since = 0
+        self.best_at_check = loss.clone()
+        self.halved_at_check = torch.zeros_like(loss, dtype=torch.bool)
+
+    def record(self, loss):
+        """Count the samples whose loss rose with this step."""
+        self.raised += (loss > self.last_loss).float()
+        self.last_loss = loss
+        self.since += 1
+
+    def checkpoint(self, best_loss):
+        """Halve the steps that need it; returns those samples' mask."""
+        halve = (self.raised < self.rho * self.since) | (
+            ~self.halved_at_check & (self.best_at_check >= best_loss))
+        self.step[halve] /= 2
+        self.halved_at_check, self.best_at_check = halve, best_loss.clone()
+        self.raised.zero_()
+        self.since = 0
+        return halve

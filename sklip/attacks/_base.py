@@ -296,17 +296,21 @@ class Attack(BaseEstimator):
         return X if clamp is None else X.clamp(*clamp)
 
 
-def loss_and_grad(module, X, y, loss_fn):
+def loss_and_grad(module, X, y, loss_fn, *, return_losses=False):
     """Outputs at ``X`` and the gradient of the summed loss w.r.t. ``X``.
 
     Only the input is differentiated (``torch.autograd.grad``), so the
-    weights' ``.grad`` is never touched, even inside a training step.
+    weights' ``.grad`` is never touched, even inside a training step. With
+    ``return_losses=True`` the detached per-sample losses (float) come
+    third.
     """
     with torch.enable_grad():
         X = X.detach().requires_grad_(True)
         outputs = module(X)
         losses = loss_fn(outputs, y)
         (grad,) = torch.autograd.grad(losses.sum(), X)
+    if return_losses:
+        return outputs.detach(), grad, losses.detach().float()
     return outputs.detach(), grad
 
 

@@ -130,7 +130,9 @@ class WorstCaseAttack(Attack):
         check_int(self.n_queries, "n_queries", min_val=1)
         check_clamp(self.clamp)
         check_attack_random_state(self.random_state)
-        self._named(self.attacks or [])
+        if self.attacks is not None and not self._named(self.attacks):
+            raise ValueError("attacks must be None or a non-empty list of "
+                             "attacks, got an empty one.")
         return self
 
     @staticmethod

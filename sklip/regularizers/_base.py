@@ -28,8 +28,9 @@ class Regularizer(BaseEstimator):
         Whether the penalty depends on the estimator's radius ``epsilon``.
     default_lambda : float
         The estimator's λ when ``reg_lambda="auto"``: for each regulariser
-        the value that gave the best PGD-L2 accuracy at a clean accuracy of
-        at least 95 % on MNIST in ``benchmarks/search_defaults.py``.
+        the value that gave the best worst-case accuracy (L2 ε = 2, see
+        :class:`sklip.attacks.WorstCaseAttack`) at a clean accuracy of at
+        least 95 % on MNIST in ``benchmarks/search_defaults.py``.
     """
 
     name = None
