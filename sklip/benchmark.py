@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from skorch.callbacks import Callback
 
+from ._validation import check_int
 from .datasets import load_digits_scaled, load_mnist, make_polynomial
 from .estimators import LipschitzClassifier, LipschitzRegressor
 from .lipschitz import (certified_accuracy, lipschitz_exact_1d,
@@ -252,6 +253,10 @@ def run_benchmark(dataset="digits", methods=METHODS, *, data_dir=None,
     """
     methods = tuple(methods)
     _check_args(dataset, methods, epochs)
+    # Checked here, not when the attacks are built after every method has
+    # trained.
+    check_int(square_queries, "square_queries", min_val=1)
+    check_int(curve_points, "curve_points", min_val=1)
     defaults = _DATA_DEFAULTS[dataset]
     epochs = epochs or defaults["epochs"]
     X_train, X_test, y_train, y_test = load_data(dataset, data_dir, seed)

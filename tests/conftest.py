@@ -53,3 +53,13 @@ def digits_clf(digits):
     return LipschitzClassifier(regularizer="none", hidden_layer_sizes=(64,),
                                max_epochs=20, lr=0.003,
                                random_state=0).fit(X_train, y_train)
+
+
+@pytest.fixture(scope="session")
+def mnist_clf(mnist):
+    """The SPEC's evaluation network (MLP 784-200-80-10) trained briefly on
+    the MNIST split, shared by the tests that check attacks against ART."""
+    X_train, _, y_train, _ = mnist
+    return LipschitzClassifier(regularizer="none",
+                               hidden_layer_sizes=(200, 80), max_epochs=3,
+                               random_state=0).fit(X_train, y_train)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from sklip import LipschitzClassifier, LipschitzRegressor
+from sklip import LipschitzRegressor
 from sklip.attacks import APGDAttack, PGDAttack
 from sklip.attacks._apgd import checkpoints
 from sklip.metrics import adversarial_accuracy
@@ -50,14 +50,6 @@ def test_at_least_as_strong_as_art_on_digits(digits, digits_clf, norm, eps,
     # 397 test points: one point is 0.25 %; the random starts differ.
     assert ours <= art_acc + 0.015, (ours, art_acc)
     assert ours < digits_clf.score(X_test, y_test) - 0.1  # a real attack
-
-
-@pytest.fixture(scope="module")
-def mnist_clf(mnist):
-    X_train, _, y_train, _ = mnist
-    return LipschitzClassifier(regularizer="none",
-                               hidden_layer_sizes=(200, 80), max_epochs=3,
-                               random_state=0).fit(X_train, y_train)
 
 
 def test_at_least_as_strong_as_art_on_mnist(mnist, mnist_clf):

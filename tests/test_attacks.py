@@ -67,13 +67,11 @@ def test_pgd_at_least_as_strong_as_art(digits, digits_clf, norm, eps):
     assert art_acc < digits_clf.score(X_test, y_test) - 0.2  # a real attack
 
 
-def test_pgd_l2_mnist_at_least_as_strong_as_art(mnist):
+def test_pgd_l2_mnist_at_least_as_strong_as_art(mnist, mnist_clf):
     """The SPEC's evaluation setting (MLP 784-200-80-10, PGD-L2, ε = 2) on
     real MNIST images, with random starts on both sides."""
-    X_train, X_test, y_train, y_test = mnist
-    clf = LipschitzClassifier(regularizer="none",
-                              hidden_layer_sizes=(200, 80), max_epochs=3,
-                              random_state=0).fit(X_train, y_train)
+    _, X_test, _, y_test = mnist
+    clf = mnist_clf
     X_test, y_test = X_test[:300], y_test[:300]
     art_attack = art_evasion.ProjectedGradientDescent(
         _art_classifier(clf), norm=2, eps=2.0, eps_step=0.25, max_iter=20,

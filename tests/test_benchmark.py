@@ -46,6 +46,16 @@ def test_benchmark_on_digits_writes_table_and_plots(tmp_path):
     assert payload["settings"]["dataset"] == "digits"
 
 
+@pytest.mark.parametrize("option", ["square_queries", "curve_points"])
+def test_benchmark_checks_its_budgets_before_training(option, monkeypatch):
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained before checking the options")
+
+    monkeypatch.setattr("sklip.benchmark._fit_all", no_training)
+    with pytest.raises(ValueError, match=option):
+        run_benchmark("digits", ["none"], progress=False, **{option: 0})
+
+
 def test_benchmark_polynomial(tmp_path):
     result = run_benchmark("polynomial", ["none", "clip"], epochs=2,
                            output_dir=tmp_path, progress=False)

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from sklip import LipschitzClassifier, LipschitzRegressor
+from sklip import LipschitzRegressor
 from sklip.attacks import SquareAttack
 from sklip.attacks._square import _pair_of_bumps, window_fraction
 from sklip.metrics import adversarial_accuracy
@@ -40,14 +40,6 @@ def test_at_least_as_strong_as_art_on_digits(digits, digits_clf, norm, eps):
         eps, norm=norm, n_queries=300, clamp=(0, 1), random_state=0))
     assert ours <= art_acc + 0.02, (ours, art_acc)
     assert ours < digits_clf.score(X_test, y_test) - 0.1
-
-
-@pytest.fixture(scope="module")
-def mnist_clf(mnist):
-    X_train, _, y_train, _ = mnist
-    return LipschitzClassifier(regularizer="none",
-                               hidden_layer_sizes=(200, 80), max_epochs=3,
-                               random_state=0).fit(X_train, y_train)
 
 
 @pytest.mark.parametrize("norm, eps", [(2, 2.0), ("inf", 0.05)])

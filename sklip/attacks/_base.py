@@ -25,7 +25,7 @@ from ._losses import (cross_entropy_loss, margin_loss, resolve_loss,
                       squared_error_loss)
 
 __all__ = ["Attack", "cross_entropy_loss", "squared_error_loss",
-           "worst_of_runs"]
+           "worst_of_runs", "iter_worst_of_runs"]
 
 #: Names accepted for the Euclidean and the maximum norm.
 _NORMS = {"2": 2, "l2": 2, "inf": "inf", "linf": "inf"}
@@ -372,6 +372,19 @@ def worst_of_runs(module, X, y, classify, runs, criterion=None):
     -------
     torch.Tensor of the shape of ``X``
     """
+    best = X
+    for best in iter_worst_of_runs(module, X, y, classify, runs, criterion):
+        pass
+    return best.clone() if best is X else best
+
+
+def iter_worst_of_runs(module, X, y, classify, runs, criterion=None):
+    """:func:`worst_of_runs`, yielding the worst case after every run.
+
+    The same tensor is updated in place and yielded after each run (also
+    after a run skipped because every sample was already misclassified);
+    clone it to keep a stage.
+    """
     if criterion is None:
         criterion = margin_loss if classify else squared_error_loss
     n = X.shape[0]
@@ -385,22 +398,21 @@ def worst_of_runs(module, X, y, classify, runs, criterion=None):
             best_fooled = module(X).argmax(dim=1) != y
         todo = (~best_fooled).nonzero().squeeze(1)
     for run in runs:
-        if todo.numel() == 0:
-            break
-        candidate = run(todo)
-        with torch.no_grad():
-            outputs = module(candidate)
-            value = criterion(outputs, y[todo]).detach().float()
-        fooled = (outputs.argmax(dim=1) != y[todo] if classify
-                  else torch.zeros_like(best_fooled[todo]))
-        # A misclassified point beats any value; otherwise the higher value.
-        better = (fooled & ~best_fooled[todo]) | (
-            (fooled == best_fooled[todo]) & (value > best_value[todo]))
-        chosen = todo[better]
-        best[chosen] = candidate[better]
-        best_value[chosen] = value[better]
-        best_fooled[chosen] = fooled[better]
-        if classify:
-            # A sample already misclassified needs no further run.
-            todo = (~best_fooled).nonzero().squeeze(1)
-    return best
+        if todo.numel() > 0:
+            candidate = run(todo)
+            with torch.no_grad():
+                outputs = module(candidate)
+                value = criterion(outputs, y[todo]).detach().float()
+            fooled = (outputs.argmax(dim=1) != y[todo] if classify
+                      else torch.zeros_like(best_fooled[todo]))
+            # A misclassified point beats any value; else the higher value.
+            better = (fooled & ~best_fooled[todo]) | (
+                (fooled == best_fooled[todo]) & (value > best_value[todo]))
+            chosen = todo[better]
+            best[chosen] = candidate[better]
+            best_value[chosen] = value[better]
+            best_fooled[chosen] = fooled[better]
+            if classify:
+                # A sample already misclassified needs no further run.
+                todo = (~best_fooled).nonzero().squeeze(1)
+        yield best

@@ -45,7 +45,7 @@ def window_fraction(p_init, i, n_queries):
 def _bump(rows, cols):
     """Concentric rectangles weighted 1/(k+1)², unit Frobenius norm."""
     delta = np.zeros((rows, cols))
-    r, c = rows // 2 + 1 - 1, cols // 2 + 1 - 1
+    r, c = rows // 2, cols // 2
     for k in range(max(rows // 2 + 1, cols // 2 + 1)):
         delta[max(r, 0):min(r + 2 * k + 1, rows),
               max(c, 0):min(c + 2 * k + 1, cols)] += 1.0 / (k + 1) ** 2
@@ -215,8 +215,9 @@ class SquareAttack(Attack):
         def clip(x):
             return x if clamp is None else x.clamp(*clamp)
 
-        delta = (self._init_linf if norm == "inf" else self._init_l2)(
-            images, eps, generator)
+        init, step = ((self._init_linf, self._step_linf) if norm == "inf"
+                      else (self._init_l2, self._step_l2))
+        delta = init(images, eps, generator)
         best = clip(images + delta)
         best_value = objective(best, y)
         for i in range(int(self.n_queries)):
@@ -226,7 +227,6 @@ class SquareAttack(Attack):
                 break
             x0, xb = images[alive], best[alive]
             p = window_fraction(float(self.p_init), i, int(self.n_queries))
-            step = self._step_linf if norm == "inf" else self._step_l2
             candidate = clip(step(x0, xb, eps, p, generator))
             value = objective(candidate, y[alive])
             improved = value < best_value[alive]

@@ -28,7 +28,7 @@ from sklearn.base import clone
 from .._validation import check_int, check_real
 from ._apgd import APGDAttack
 from ._base import (Attack, check_attack_random_state, check_clamp,
-                    check_norm, worst_of_runs)
+                    check_norm, iter_worst_of_runs)
 from ._gradient import PGDAttack
 from ._square import SquareAttack
 
@@ -186,8 +186,10 @@ class WorstCaseAttack(Attack):
         return result
 
     def perturb(self, module, X, y=None, loss_fn=None, *, generator=None):
-        return self.perturb_stages(module, X, y, loss_fn,
-                                   generator=generator)[-1][1]
+        best = None
+        for _, best in self._stages(module, X, y, loss_fn, generator):
+            pass
+        return best
 
     perturb.__doc__ = Attack.perturb.__doc__
 
@@ -206,33 +208,36 @@ class WorstCaseAttack(Attack):
             The member's label and the perturbed inputs once it has run;
             the last entry is :meth:`perturb`'s result.
         """
+        return [(name, best.clone()) for name, best in
+                self._stages(module, X, y, loss_fn, generator)]
+
+    def _stages(self, module, X, y, loss_fn, generator):
+        """Yield each member's label and the worst case once it has run
+        (one tensor, updated in place)."""
         X, y, generator = self._start(module, X, y, loss_fn, generator)
         if loss_fn is not None:
             raise ValueError(
                 "WorstCaseAttack gives every member its own loss; pass "
                 "loss_fn to a single attack instead.")
         if float(self.eps) == 0 or X.shape[0] == 0:
-            return [("clean", self._clamp(X.clone()))]
+            yield "clean", self._clamp(X.clone())
+            return
         y, _, classify = self._targets(module, X, y, None)
         n_classes = None
         if classify:
             with torch.no_grad():
                 n_classes = int(module(X[:1]).shape[1])
         members = self.members(n_classes)
-        stages, current = [], X
-        for name, attack in members:
-            def run(rows, attack=attack):
+
+        def run_of(attack):
+            def run(rows):
                 return attack.perturb(module, X[rows], y[rows],
                                       generator=generator)
+            return run
 
-            # The previous stage's points count as a first "run", so a
-            # sample keeps what an earlier member found.
-            def keep(rows, previous=current):
-                return previous[rows]
-
-            current = worst_of_runs(module, X, y, classify, [keep, run])
-            stages.append((name, current))
-        return stages
+        stages = iter_worst_of_runs(module, X, y, classify,
+                                    [run_of(attack) for _, attack in members])
+        yield from zip((name for name, _ in members), stages)
 
     def generate_stages(self, model, X, y=None, *, batch_size=1024):
         """:meth:`perturb_stages` for a fitted estimator and numpy data.

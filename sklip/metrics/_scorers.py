@@ -176,9 +176,8 @@ def make_robustness_scorer(attack, *, metric="auto", batch_size=1024,
     check_choice(metric, "metric", _METRICS)
     check_int(batch_size, "batch_size", min_val=1)
     attack = get_attack(attack, **attack_params)
-    if isinstance(attack_params, dict) and "random_state" in \
-            attack.get_params() and "random_state" not in attack_params \
-            and attack.random_state is None:
+    if "random_state" not in attack_params and \
+            attack.get_params().get("random_state", 0) is None:
         # Seeded like the named factories, so that every fold and every
         # call is attacked the same way.
         attack.set_params(random_state=0)
