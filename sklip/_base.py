@@ -2,41 +2,56 @@
 :class:`~sklip.LipschitzRegressor`.
 
 It is a :class:`skorch.NeuralNet` whose training step adds ``reg_lambda *
-R(f)`` for a regulariser ``R`` chosen by name or object, with the λ and ε
-schedules of the CLIP reference and of the slides as default callbacks.
-Everything scikit-learn expects is handled here: hyperparameters validated in
-``fit`` with messages that name them, data validated and converted to
-float32, reproducible training from ``random_state`` without touching the
-global torch random state, and ``regularizer__<name>`` routing that also
-works on a fitted estimator.
+R(f)`` for a regulariser ``R`` chosen by name or object. Data flows one way:
+the estimator owns the λ and ε schedules (:mod:`sklip._schedules`) and its
+random generators (:mod:`sklip._random`), steps them from its own ``on_*``
+hooks, hands the regulariser the module, the batch and a
+:class:`~sklip.regularizers.TrainingContext`, and records what happened in
+the history; callbacks only observe. Hyperparameters are validated in
+``fit`` with messages that name them (:mod:`sklip._hyperparameters`), data
+in :mod:`sklip._input`.
 """
 
 import copy
-from contextlib import contextmanager
+import functools
+from contextlib import nullcontext
 
 import numpy as np
 import torch
-from sklearn.utils import check_random_state
-from sklearn.utils.validation import validate_data
 from skorch import NeuralNet
 from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
 from skorch.dataset import unpack_data
-from skorch.utils import is_dataset, to_device
+from skorch.utils import to_device
 
 from ._batches import fast_batches
-from ._dataset import CheckedDataset
-from ._validation import check_choice, check_int, check_real
-from .callbacks import EpsilonSchedule, LambdaSchedule, LipschitzMonitor
-from .modules import ACTIVATIONS, MLP
+from ._hyperparameters import HyperparameterChecks
+from ._input import InputChecks, reject_fit_params
+from ._random import RandomSource, build_module, global_rng_seeded, \
+    uses_global_rng
+from ._schedules import EpsilonSchedule, LambdaSchedule
+from .callbacks import LipschitzMonitor
+from .modules import MLP
 from .optim import resolve_optimizer
-from .regularizers import NoRegularizer, get_regularizer
+from .regularizers import TrainingContext
 
 __all__ = ["LipschitzNet"]
 
-_REG_PREFIX = "regularizer__"
+
+def _private_attribute(private):
+    """A property stored in the instance attribute ``private``."""
+    def get(self):
+        try:
+            return vars(self)[private]
+        except KeyError:
+            raise AttributeError(private.lstrip("_") + "_") from None
+
+    def set_(self, value):
+        vars(self)[private] = value
+
+    return property(get, set_)
 
 
-class LipschitzNet(NeuralNet):
+class LipschitzNet(HyperparameterChecks, InputChecks, NeuralNet):
     """skorch net trained with a Lipschitz regulariser (abstract base).
 
     Use :class:`~sklip.LipschitzClassifier` or
@@ -48,32 +63,14 @@ class LipschitzNet(NeuralNet):
     cuda_dependent_attributes_ = (NeuralNet.cuda_dependent_attributes_
                                   + ["regularizer_"])
 
-    def __init__(
-            self,
-            module=None,
-            *,
-            regularizer="clip",
-            reg_lambda="auto",
-            target_accuracy=None,
-            warm_up=False,
-            reg_lambda_step=0.0,
-            reg_lambda_update="epoch",
-            epsilon=None,
-            epsilon_decay="auto",
-            hidden_layer_sizes=(100,),
-            activation="relu",
-            criterion=None,
-            optimizer="adam",
-            lr=0.001,
-            max_epochs=50,
-            batch_size=128,
-            train_split=None,
-            callbacks=None,
-            device="cpu",
-            random_state=None,
-            verbose=0,
-            warm_start=False,
-            **kwargs):
+    def __init__(self, module=None, *, regularizer="clip", reg_lambda="auto",
+                 target_accuracy=None, warm_up=False, reg_lambda_step=0.0,
+                 reg_lambda_update="epoch", epsilon=None,
+                 epsilon_decay="auto", hidden_layer_sizes=(100,),
+                 activation="relu", criterion=None, optimizer="adam",
+                 lr=0.001, max_epochs=50, batch_size=128, train_split=None,
+                 callbacks=None, device="cpu", random_state=None, verbose=0,
+                 warm_start=False, **kwargs):
         super().__init__(
             module=module, criterion=criterion, optimizer=optimizer, lr=lr,
             max_epochs=max_epochs, batch_size=batch_size,
@@ -91,6 +88,14 @@ class LipschitzNet(NeuralNet):
         self.activation = activation
         self.random_state = random_state
 
+    # skorch's __init__ sets history_, initialized_ and virtual_params_,
+    # which it reads before the first fit; scikit-learn expects __init__ to
+    # set parameters only. They live under private names instead (unset,
+    # they raise AttributeError, which skorch's __setattr__ relies on).
+    history_ = _private_attribute("_history")
+    initialized_ = _private_attribute("_initialized")
+    virtual_params_ = _private_attribute("_virtual_params")
+
     def _get_param_names(self):
         # skorch lists every instance attribute not ending in "_", including
         # its private bookkeeping set; parameters never start with "_".
@@ -103,7 +108,7 @@ class LipschitzNet(NeuralNet):
     def _default_criterion(self):
         raise NotImplementedError
 
-    def _validate_targets(self, y, reset):
+    def _validate_targets(self, y, reset, classes=None):
         """Validated targets as a numpy array ready for the loss."""
         raise NotImplementedError
 
@@ -116,98 +121,14 @@ class LipschitzNet(NeuralNet):
         raise NotImplementedError
 
     # ------------------------------------------------------------------
-    # Hyperparameter validation
+    # State of the fit, read from the schedules
     # ------------------------------------------------------------------
-    def _validate_hyperparameters(self):
-        """Check every sklip hyperparameter before anything is trained."""
-        if not (isinstance(self.reg_lambda, str) and self.reg_lambda == "auto"):
-            check_real(self.reg_lambda, "reg_lambda", min_val=0)
-        check_real(self.target_accuracy, "target_accuracy", max_val=1,
-                   allow_none=True)
-        if not isinstance(self.warm_up, (bool, np.bool_)):
-            raise TypeError(f"warm_up must be a bool, got {self.warm_up!r}.")
-        if self.warm_up and self.target_accuracy is None:
-            raise ValueError(
-                "warm_up=True needs target_accuracy (the threshold α at "
-                "which the regulariser is switched on).")
-        check_real(self.reg_lambda_step, "reg_lambda_step", min_val=0)
-        if self.reg_lambda_step > 0 and self.target_accuracy is None:
-            raise ValueError(
-                "reg_lambda_step > 0 needs target_accuracy (the threshold α "
-                "of the discrepancy rule).")
-        check_choice(self.reg_lambda_update, "reg_lambda_update",
-                     ["batch", "epoch"])
-        check_real(self.epsilon, "epsilon", min_val=0,
-                   include_boundaries="neither", allow_none=True)
-        if not (isinstance(self.epsilon_decay, str)
-                and self.epsilon_decay == "auto"):
-            check_real(self.epsilon_decay, "epsilon_decay", min_val=0,
-                       max_val=1, include_boundaries="right")
-        sizes = self.hidden_layer_sizes
-        if not isinstance(sizes, (tuple, list)) or not all(
-                isinstance(s, (int, np.integer)) and not isinstance(s, bool)
-                and s > 0 for s in sizes):
-            raise ValueError(
-                "hidden_layer_sizes must be a tuple of positive ints, got "
-                f"{sizes!r}.")
-        check_choice(self.activation, "activation", sorted(ACTIVATIONS))
-        resolve_optimizer(self.optimizer)
-        check_real(self.lr, "lr", min_val=0, include_boundaries="neither")
-        check_int(self.max_epochs, "max_epochs", min_val=0)
-        check_int(self.batch_size, "batch_size", min_val=-1)
-        if self.batch_size == 0:
-            raise ValueError("batch_size must be positive or -1 (whole data "
-                             "set), got 0.")
-        self._check_module_param()
-        self._validate_device()
-        self._build_regularizer()  # unknown names and bad values fail here
-
-    def _check_module_param(self):
-        module = self.module
-        ok = (module is None or isinstance(module, torch.nn.Module)
-              or (isinstance(module, type)
-                  and issubclass(module, torch.nn.Module)))
-        if not ok:
-            raise TypeError(
-                "module must be None (a multilayer perceptron sized from the "
-                "data), a torch.nn.Module subclass or instance, got "
-                f"{module!r}.")
-
-    def _validate_device(self):
-        try:
-            device = torch.device(self.device)
-        except (RuntimeError, TypeError) as exc:
-            raise ValueError(
-                f"device must name a torch device such as 'cpu' or 'cuda', "
-                f"got {self.device!r}.") from exc
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(
-                f"device={self.device!r} but CUDA is not available here; "
-                "use device='cpu'.")
-
-    def _build_regularizer(self):
-        params = {key[len(_REG_PREFIX):]: value
-                  for key, value in vars(self).items()
-                  if key.startswith(_REG_PREFIX)}
-        regularizer = get_regularizer(self.regularizer, **params)
-        regularizer.validate()
-        return regularizer
-
-    def _resolved_reg_lambda(self):
-        if isinstance(self.reg_lambda, str):  # "auto"
-            return float(self.regularizer_.default_lambda)
-        return float(self.reg_lambda)
-
-    def _resolved_epsilon(self):
-        if self.epsilon is not None:
-            return float(self.epsilon)
-        return float(getattr(self.regularizer_, "default_epsilon", 1.0))
-
-    def _resolved_epsilon_decay(self):
-        if isinstance(self.epsilon_decay, str):  # "auto"
-            return float(getattr(self.regularizer_, "default_epsilon_decay",
-                                 1.0))
-        return float(self.epsilon_decay)
+    reg_lambda_ = property(lambda self: self.lambda_schedule_.value,
+                           doc="λ now (after warm-up and discrepancy rule).")
+    warmed_up_ = property(lambda self: self.lambda_schedule_.warmed_up,
+                          doc="Whether the regulariser is switched on.")
+    epsilon_ = property(lambda self: self.epsilon_schedule_.value,
+                        doc="The radius ε after the last epoch's decay.")
 
     # ------------------------------------------------------------------
     # Components
@@ -219,16 +140,26 @@ class LipschitzNet(NeuralNet):
             ("train_loss", PassthroughScoring(name="train_loss",
                                               on_train=True)),
             ("valid_loss", PassthroughScoring(name="valid_loss")),
-            ("lambda_schedule", LambdaSchedule()),
-            ("epsilon_schedule", EpsilonSchedule()),
             ("lipschitz", LipschitzMonitor()),
             ("print_log", PrintLog()),
         ]
 
     def initialize(self):
-        self._validate_hyperparameters()
-        self.initialize_regularizer()
+        self._initialize_lipschitz_parts()
         return super().initialize()
+
+    def _initialize_lipschitz_parts(self):
+        """What sklip adds before skorch's components: checked
+        hyperparameters, the generators and the regulariser."""
+        self._validate_hyperparameters()
+        self.initialize_random()
+        self.initialize_regularizer()
+
+    def initialize_random(self):
+        """Build ``random_``, the generators of this fit, from
+        ``random_state``."""
+        self.random_ = RandomSource(self.random_state, self._seed_device())
+        return self
 
     def initialize_regularizer(self):
         """Build ``regularizer_`` from ``regularizer`` and its parameters."""
@@ -236,21 +167,33 @@ class LipschitzNet(NeuralNet):
         self.regularizer_.reset()
         return self
 
+    def initialize_schedules(self):
+        """Build the λ and ε schedules from the hyperparameters."""
+        self.lambda_schedule_ = LambdaSchedule(
+            self._resolved_reg_lambda(), self.target_accuracy,
+            bool(self.warm_up), self.reg_lambda_step)
+        self.epsilon_schedule_ = EpsilonSchedule(
+            self._resolved_epsilon(), self._resolved_epsilon_decay())
+        return self
+
     def initialize_module(self):
         kwargs = self.get_params_for("module")
         module = self.module
-        if module is None:
-            module = MLP(self.n_inputs_, self.n_outputs_,
-                         hidden_layer_sizes=self.hidden_layer_sizes,
-                         activation=self.activation, **kwargs)
-        elif isinstance(module, torch.nn.Module):
+        if isinstance(module, torch.nn.Module):
             # Never train the caller's object: a copy keeps fit idempotent
             # and the hyperparameter unchanged, as scikit-learn requires.
-            module = (type(module)(**kwargs) if kwargs
-                      else copy.deepcopy(module))
+            self.module_ = (build_module(
+                functools.partial(type(module), **kwargs), self.random_)
+                if kwargs else copy.deepcopy(module))
+            return self
+        if module is None:
+            factory = functools.partial(
+                MLP, self.n_inputs_, self.n_outputs_,
+                hidden_layer_sizes=self.hidden_layer_sizes,
+                activation=self.activation, **kwargs)
         else:
-            module = module(**kwargs)
-        self.module_ = module
+            factory = functools.partial(module, **kwargs)
+        self.module_ = build_module(factory, self.random_)
         return self
 
     def initialize_criterion(self):
@@ -280,10 +223,31 @@ class LipschitzNet(NeuralNet):
         else:
             iterator = self.iterator_valid
             kwargs = self.get_params_for("iterator_valid")
+        if isinstance(iterator, type) and issubclass(
+                iterator, torch.utils.data.DataLoader):
+            kwargs = self._own_generators(dataset, kwargs)
         kwargs.setdefault("batch_size", self.batch_size)
         if kwargs["batch_size"] == -1:
             kwargs["batch_size"] = len(dataset)
         return iterator, kwargs
+
+    def _own_generators(self, dataset, kwargs):
+        """DataLoader arguments that never read torch's global generator.
+
+        A DataLoader draws a base seed from its ``generator`` (the global
+        one without it) even when it does not shuffle. Shuffling permutes
+        with a fresh generator per epoch drawn from the estimator's own, in
+        a RandomSampler (which Accelerate keeps when it prepares a loader);
+        the loader itself gets a generator used for nothing else.
+        """
+        if "generator" in kwargs or "sampler" in kwargs:
+            return kwargs  # the user's choice
+        kwargs = dict(kwargs, generator=torch.Generator())
+        if kwargs.get("shuffle"):
+            kwargs["shuffle"] = False
+            kwargs["sampler"] = torch.utils.data.RandomSampler(
+                dataset, generator=self.random_.epoch_generator())
+        return kwargs
 
     def get_iterator(self, dataset, training=False):
         iterator, kwargs = self._iterator_args(dataset, training)
@@ -331,6 +295,60 @@ class LipschitzNet(NeuralNet):
         return self
 
     # ------------------------------------------------------------------
+    # The estimator's own hooks (run before any callback's)
+    # ------------------------------------------------------------------
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.initialize_schedules()
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None,
+                       **kwargs):
+        super().on_epoch_begin(net, dataset_train=dataset_train,
+                               dataset_valid=dataset_valid, **kwargs)
+        self._epoch_totals = _EpochTotals()
+        # ε is constant within an epoch, so one context serves every step.
+        self._context = TrainingContext(
+            epsilon=self.epsilon_schedule_.value,
+            loss=functools.partial(self.get_loss, training=True),
+            generator=self.random_.device_generator)
+
+    def on_batch_end(self, net, batch=None, training=False, y_pred=None,
+                     penalty=None, **kwargs):
+        if not training:
+            return
+        _, y = unpack_data(batch)
+        y_pred = y_pred.detach()
+        totals = self._epoch_totals
+        totals.add(self._score_sums(y_pred, to_device(y, y_pred.device)),
+                   penalty)
+        self.history.record_batch("reg_lambda", self.lambda_schedule_.value)
+        if self.reg_lambda_update == "batch":
+            self.lambda_schedule_.update(totals.score(self._score_from_sums))
+
+    def on_epoch_end(self, net, dataset_train=None, dataset_valid=None,
+                     **kwargs):
+        totals = self._epoch_totals
+        if totals.score_sums is None:  # an epoch without training batches
+            return
+        score = totals.score(self._score_from_sums)
+        # The history shows the λ and ε this epoch trained with; the rules
+        # then set those of the next epoch.
+        self.history.record("train_score", score)
+        self.history.record("penalty", totals.mean_penalty())
+        self.history.record("reg_lambda", self.lambda_schedule_.value)
+        self.history.record("warmed_up", bool(self.lambda_schedule_.warmed_up))
+        if self.epsilon_schedule_.value is not None:
+            self.history.record("epsilon", self.epsilon_schedule_.value)
+        if self.reg_lambda_update == "epoch":
+            self.lambda_schedule_.update(score)
+        self.epsilon_schedule_.update()
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        # The step context holds a generator and a bound method: training
+        # state, not fitted state (and neither pickles).
+        vars(self).pop("_context", None)
+        vars(self).pop("_epoch_totals", None)
+
+    # ------------------------------------------------------------------
     # Training
     # ------------------------------------------------------------------
     def train_step_single(self, batch, **fit_params):
@@ -344,16 +362,16 @@ class LipschitzNet(NeuralNet):
         Xi, yi = unpack_data(batch)
         Xi, yi = to_device(Xi, self.device), to_device(yi, self.device)
         regularizer = self.regularizer_
-        active = self.reg_lambda_ > 0 and not isinstance(regularizer,
-                                                         NoRegularizer)
+        reg_lambda = self.lambda_schedule_.value
         penalty = None
-        if active:
-            y_pred, penalty = regularizer.terms(self, Xi, yi)
+        if reg_lambda > 0:
+            y_pred, penalty = regularizer.terms(self.module_, Xi, yi,
+                                                self._context)
         else:
             y_pred = self.infer(Xi, **fit_params)
         data_loss = self.get_loss(y_pred, yi, X=Xi, training=True)
         loss = data_loss if penalty is None else regularizer.combine(
-            data_loss, penalty, self.reg_lambda_)
+            data_loss, penalty, reg_lambda)
         self._backward(loss)
         return {"loss": loss, "y_pred": y_pred, "penalty": penalty,
                 "data_loss": data_loss.detach()}
@@ -388,22 +406,8 @@ class LipschitzNet(NeuralNet):
                 f"{self.lr}) or reg_lambda (now {self.reg_lambda_}).")
 
     def _seed_device(self):
-        """The device whose random state :meth:`_seeded` forks."""
+        """The device of the generator for the regularisers' draws."""
         return torch.device(self.device)
-
-    @contextmanager
-    def _seeded(self):
-        """Seed torch from ``random_state`` without touching the caller's
-        global random state."""
-        if self.random_state is None:
-            yield
-            return
-        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        device = self._seed_device()
-        devices = ([device.index or 0] if device.type == "cuda" else [])
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            yield
 
     def fit(self, X, y=None, **fit_params):
         """Validate the data and train from scratch.
@@ -431,11 +435,12 @@ class LipschitzNet(NeuralNet):
         -------
         self
         """
-        _reject_fit_params(fit_params)
+        reject_fit_params(fit_params)
         self._validate_hyperparameters()
         X, y = self._validate_fit_data(X, y, reset=True)
-        with self._seeded():
-            return super().fit(X, y)
+        if not self.warm_start or not self.initialized_:
+            self.initialize()
+        return self._train(X, y)
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """Continue training for ``max_epochs`` epochs without re-initialising.
@@ -456,98 +461,24 @@ class LipschitzNet(NeuralNet):
         -------
         self
         """
-        if fit_params.get("_routing_method") == "fit":
-            return super().partial_fit(X, y, **fit_params)
-        _reject_fit_params(fit_params)
+        reject_fit_params(fit_params)
         self._validate_hyperparameters()
         X, y = self._validate_fit_data(X, y, reset=not self.initialized_,
                                        classes=classes)
-        with self._seeded():
-            return super().partial_fit(X, y)
+        if not self.initialized_:
+            self.initialize()
+        return self._train(X, y)
 
-    # ------------------------------------------------------------------
-    # Data
-    # ------------------------------------------------------------------
-    def _validate_fit_data(self, X, y, reset, classes=None):
-        if is_dataset(X):
-            X = _map_style(X)
-            if reset:
-                self._set_dims_from_dataset(X, classes=classes)
-            return CheckedDataset(X, self.input_shape_,
-                                  self._dataset_targets(classes)), y
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the "
-                "target y is None.")
-        X, y = validate_data(self, X, y, reset=reset, **self._x_check_args(),
-                             **self._y_check_args())
-        y = self._validate_targets(y, reset=reset, classes=classes)
-        if reset:
-            self.input_shape_ = tuple(X.shape[1:])
-            self.n_inputs_ = int(np.prod(self.input_shape_))
-        else:
-            self._check_input_shape(X)
-        return X, y
-
-    def _x_check_args(self):
-        return {"dtype": np.float32, "allow_nd": True,
-                "ensure_all_finite": True, "ensure_min_samples": 1}
-
-    def _y_check_args(self):
-        return {}
-
-    def _validate_predict_data(self, X):
-        self.check_is_fitted()
-        if is_dataset(X):
-            # Checked item by item as it is read; the targets are ignored.
-            return CheckedDataset(_map_style(X), self.input_shape_)
-        X = validate_data(self, X, reset=False, **self._x_check_args())
-        self._check_input_shape(X)
-        return X
-
-    def _check_input_shape(self, X):
-        expected = getattr(self, "input_shape_", None)
-        if expected is not None and tuple(X.shape[1:]) != expected:
-            raise ValueError(
-                f"X has shape {X.shape} but {type(self).__name__} was fitted "
-                f"on inputs of shape (n_samples, "
-                f"{', '.join(map(str, expected))}).")
-
-    def _set_dims_from_dataset(self, dataset, classes=None):
-        if len(dataset) == 0:
-            raise ValueError(
-                "Found an empty Dataset (0 samples) while a minimum of 1 is "
-                f"required by {type(self).__name__}.")
-        Xi, yi = unpack_data(dataset[0])
-        Xi = torch.as_tensor(Xi)
-        self.input_shape_ = tuple(Xi.shape)
-        self.n_inputs_ = int(np.prod(self.input_shape_))
-        self.n_features_in_ = self.input_shape_[0] if self.input_shape_ else 1
-        # Column names come from a DataFrame; a Dataset has none, and names
-        # left from an earlier fit would be checked against the next X.
-        vars(self).pop("feature_names_in_", None)
-        self._set_output_dims_from_target(yi, classes=classes)
-
-    def _set_output_dims_from_target(self, yi, classes=None):
-        raise NotImplementedError
-
-    def _dataset_targets(self, classes=None):
-        """``targets(y_i, index)`` converting a Dataset item's target."""
-        raise NotImplementedError
-
-    def _input_sample(self, X, n_samples):
-        """Up to ``n_samples`` training inputs as a tensor on the device."""
-        if X is None:
-            return None
-        if is_dataset(X):
-            n = min(n_samples, len(X))
-            rows = [torch.as_tensor(unpack_data(X[i])[0]) for i in range(n)]
-            sample = torch.stack(rows) if rows else None
-        else:
-            sample = torch.as_tensor(np.asarray(X[:n_samples]))
-        if sample is None:
-            return None
-        return sample.to(device=self.device, dtype=torch.float32)
+    def _train(self, X, y):
+        """skorch's training loop on validated data."""
+        # torch gives dropout no generator argument: a module with such
+        # layers trains with the global generator forked and seeded from
+        # this estimator's own (see sklip._random).
+        stochastic = uses_global_rng(self.module_)
+        with (global_rng_seeded(self.random_, self._seed_device())
+              if stochastic else nullcontext()):
+            NeuralNet.partial_fit(self, X, y)
+        return self
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -555,22 +486,27 @@ class LipschitzNet(NeuralNet):
         return tags
 
 
-def _map_style(dataset):
-    """The Dataset a ``CheckedDataset`` wraps, checked to be map-style."""
-    if isinstance(dataset, CheckedDataset):
-        dataset = dataset.dataset
-    if isinstance(dataset, torch.utils.data.IterableDataset) or not (
-            hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
-        raise TypeError(
-            f"X is a {type(dataset).__name__}, but sklip estimators need a "
-            "map-style torch Dataset (with __len__ and __getitem__ returning "
-            "(X_i, y_i)): training batches are shuffled by index.")
-    return dataset
+class _EpochTotals:
+    """Running sums of one epoch's training score and penalty."""
 
+    def __init__(self):
+        self.score_sums = None
+        self.penalty_sum = None
+        self.penalty_count = 0
 
-def _reject_fit_params(fit_params):
-    if fit_params:
-        raise TypeError(
-            f"fit got unexpected keyword argument(s) {sorted(fit_params)}: "
-            "sklip estimators take only X and y (sample_weight and forward "
-            "arguments are not supported).")
+    def add(self, score_sums, penalty):
+        self.score_sums = (score_sums if self.score_sums is None
+                           else self.score_sums + score_sums)
+        if penalty is not None:
+            penalty = penalty.detach()
+            self.penalty_sum = (penalty if self.penalty_sum is None
+                                else self.penalty_sum + penalty)
+            self.penalty_count += 1
+
+    def score(self, score_from_sums):
+        return float(score_from_sums(self.score_sums))
+
+    def mean_penalty(self):
+        if not self.penalty_count:
+            return 0.0
+        return float(self.penalty_sum) / self.penalty_count

@@ -4,11 +4,11 @@ skorch hands a :class:`torch.utils.data.DataLoader` a dataset that is indexed
 one sample at a time and collated back into a batch: for a small network on
 8,000 MNIST images that is about a fifth of an epoch's time. When the data
 are plain arrays in memory, :class:`TensorBatches` cuts the same batches out
-of the whole tensors in one indexing operation each. It draws from torch's
-global random number generator exactly as a ``DataLoader`` with
-``shuffle=True`` does (one seed for the loader, one for its sampler), so it
-yields the very batches the ``DataLoader`` would: results do not depend on
-which of the two is used.
+of the whole tensors in one indexing operation each. It permutes with the
+generator of the loader's :class:`~torch.utils.data.RandomSampler` (or,
+without one, draws from torch's global generator exactly as a ``DataLoader``
+with ``shuffle=True`` does), so it yields the very batches the
+``DataLoader`` would: results do not depend on which of the two is used.
 """
 
 import warnings
@@ -21,7 +21,7 @@ __all__ = ["TensorBatches", "fast_batches"]
 
 # DataLoader arguments TensorBatches reproduces; any other (a sampler,
 # workers, a collate_fn, pinned memory, ...) keeps the DataLoader.
-_SUPPORTED = {"batch_size", "shuffle", "drop_last"}
+_SUPPORTED = {"batch_size", "shuffle", "drop_last", "generator", "sampler"}
 
 
 def _is_plain_array(a):
@@ -51,14 +51,20 @@ class TensorBatches:
     batch_size : int
     shuffle : bool, default=False
     drop_last : bool, default=False
+    generator : torch.Generator or None, default=None
+        The shuffling's permutation generator, as a ``RandomSampler``'s;
+        ``None`` draws from torch's global generator, as a ``DataLoader``
+        with neither a sampler nor a generator does.
     """
 
-    def __init__(self, X, y, batch_size, shuffle=False, drop_last=False):
+    def __init__(self, X, y, batch_size, shuffle=False, drop_last=False,
+                 generator=None):
         self.X = _as_tensor(X)
         self.y = None if y is None else _as_tensor(y)
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.drop_last = drop_last
+        self.generator = generator
 
     def __len__(self):
         n, size = len(self.X), self.batch_size
@@ -71,16 +77,23 @@ class TensorBatches:
 
     def __iter__(self):
         n, size = len(self.X), self.batch_size
-        # A DataLoader draws its base seed from the global generator when
-        # an iteration starts, and a RandomSampler draws its own seed next:
-        # the same draws keep the caller's random state, and the batches,
-        # identical to those of a DataLoader.
-        torch.empty((), dtype=torch.int64).random_()
+        generator = self.generator
+        if generator is None:
+            # A DataLoader without a generator draws its base seed from the
+            # global generator when an iteration starts, and its
+            # RandomSampler a seed of its own next: the same draws keep the
+            # caller's random state, and the batches, identical to its.
+            torch.empty((), dtype=torch.int64).random_()
+            if self.shuffle:
+                seed = int(torch.empty((), dtype=torch.int64).random_().item())
+                generator = torch.Generator().manual_seed(seed)
         if self.shuffle:
-            seed = int(torch.empty((), dtype=torch.int64).random_().item())
-            generator = torch.Generator()
-            generator.manual_seed(seed)
             order = torch.randperm(n, generator=generator)
+            if self.generator is not None:
+                # A RandomSampler of n samples permutes once for the pass
+                # and once more for its (empty) remainder: the next pass of
+                # a reused sampler starts two permutations on.
+                torch.randperm(n, generator=generator)
             chunks = order.split(size)
         else:
             chunks = [slice(start, min(start + size, n))
@@ -115,6 +128,21 @@ def fast_batches(dataset, iterator, kwargs):
             or not (dataset.y is None or _is_plain_array(dataset.y))
             or len(dataset.X) != len(dataset)):
         return None
+    shuffle = bool(kwargs.get("shuffle", False))
+    sampler = kwargs.get("sampler")
+    if sampler is not None:
+        # A permutation of the whole data set with its own generator.
+        if (shuffle or type(sampler) is not torch.utils.data.RandomSampler
+                or sampler.replacement or sampler.generator is None
+                or sampler.num_samples != len(dataset)):
+            return None
+        shuffle, generator = True, sampler.generator
+    elif shuffle and kwargs.get("generator") is not None:
+        # The loader's generator would seed the loader, then permute.
+        return None
+    else:
+        generator = None if "generator" not in kwargs else kwargs["generator"]
     return TensorBatches(dataset.X, dataset.y, kwargs["batch_size"],
-                         shuffle=bool(kwargs.get("shuffle", False)),
-                         drop_last=bool(kwargs.get("drop_last", False)))
+                         shuffle=shuffle,
+                         drop_last=bool(kwargs.get("drop_last", False)),
+                         generator=generator)

@@ -38,10 +38,8 @@ def check_real(value, name, *, min_val=None, max_val=None,
     """
     if value is None and allow_none:
         return None
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be a real number, got a bool ({value}).")
-    check_scalar(value, name, numbers.Real, min_val=min_val, max_val=max_val,
-                 include_boundaries=include_boundaries)
+    _check_number(value, name, numbers.Real, "a real number", min_val=min_val,
+                  max_val=max_val, include_boundaries=include_boundaries)
     if not np.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value!r}.")
     return float(value)
@@ -67,11 +65,17 @@ def check_int(value, name, *, min_val=None, max_val=None, allow_none=False):
     """
     if value is None and allow_none:
         return None
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, got a bool ({value}).")
-    check_scalar(value, name, numbers.Integral, min_val=min_val,
-                 max_val=max_val)
+    _check_number(value, name, numbers.Integral, "an int", min_val=min_val,
+                  max_val=max_val)
     return int(value)
+
+
+def _check_number(value, name, target_type, kind, **bounds):
+    """:func:`sklearn.utils.check_scalar`, refusing a bool first: a bool
+    is an int to Python, but never meant as a number here."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be {kind}, got a bool ({value}).")
+    check_scalar(value, name, target_type, **bounds)
 
 
 def check_choice(value, name, choices):
@@ -142,6 +146,14 @@ def resolve_model(model):
         f"{type(model).__name__}.")
 
 
+def _host_array(data):
+    """A tensor as a numpy array on the CPU (validation works on numpy);
+    anything else unchanged."""
+    if torch.is_tensor(data):
+        return data.detach().cpu().numpy()
+    return data
+
+
 def input_tensor(model, X):
     """``X`` validated like the estimator's ``predict`` input, as a float32
     tensor on the model's device.
@@ -156,8 +168,7 @@ def input_tensor(model, X):
     torch.Tensor
     """
     module, device, estimator = resolve_model(model)
-    if torch.is_tensor(X):
-        X = X.detach().cpu().numpy()
+    X = _host_array(X)
     if estimator is not None:
         X = estimator._validate_predict_data(X)
     else:
@@ -184,8 +195,7 @@ def target_tensor(model, y):
     torch.Tensor
     """
     _, device, estimator = resolve_model(model)
-    if torch.is_tensor(y):
-        y = y.detach().cpu().numpy()
+    y = _host_array(y)
     if estimator is not None:
         y = estimator._validate_targets(np.asarray(y), reset=False)
     else:

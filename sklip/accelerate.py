@@ -84,8 +84,7 @@ class _AcceleratedLipschitzNet(AccelerateMixin):
         # AccelerateMixin.initialize replaces NeuralNet.initialize without
         # calling it, so LipschitzNet.initialize's own steps come first.
         self._check_accelerator_process()
-        self._validate_hyperparameters()
-        self.initialize_regularizer()
+        self._initialize_lipschitz_parts()
         return super().initialize()
 
     def _initialize_accelerator(self):
@@ -180,13 +179,12 @@ class _AcceleratedLipschitzNet(AccelerateMixin):
         # class-level shared dicts that pickling does not carry: an
         # Accelerator unpickled in another process (a joblib or Dask worker)
         # has settings but no state, and accelerate fails deep inside.
-        state = sys.modules.get("accelerate.state")
         accelerator_cls = getattr(sys.modules.get("accelerate"),
                                   "Accelerator", None)
-        if (state is None or accelerator_cls is None
+        if (accelerator_cls is None
                 or not isinstance(self.accelerator, accelerator_cls)):
             return
-        if not state.AcceleratorState._shared_state:
+        if not getattr(self.accelerator.state, "initialized", True):
             raise RuntimeError(
                 f"{type(self).__name__}: the accelerator was created in "
                 "another process and reached this one by pickling (e.g. "
@@ -204,16 +202,10 @@ class _AcceleratedLipschitzNet(AccelerateMixin):
         return torch.device(getattr(self.accelerator, "device", "cpu"))
 
     def _seed_device(self):
-        # Every process starts from the same seed on the accelerator's
+        # Every process seeds its generators alike on the accelerator's
         # device, so that they initialise the same weights and draw the
         # same regulariser noise.
         return self._accelerator_device()
-
-    def _input_sample(self, X, n_samples):
-        sample = super()._input_sample(X, n_samples)
-        if sample is None:
-            return None
-        return sample.to(self._accelerator_device())
 
     def train_step_single(self, batch, **fit_params):
         """One training step with the regulariser, in the accelerator's

@@ -11,25 +11,24 @@ Figure 10. On the slides'
 1-D polynomial task it compares the fits instead (Figure 7).
 
 :func:`run_benchmark` is the library entry point; ``sklip benchmark`` (see
-:mod:`sklip.__main__`) is a thin command line over it.
+:mod:`sklip.__main__`) is a thin command line over it. This module holds
+the methods' settings and the training; the data, the measurements and the
+files written come from private modules (``_benchmark_data``,
+``_benchmark_eval``, ``_benchmark_output``).
 """
 
-import csv
-import json
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
 from skorch.callbacks import Callback
 
+from ._benchmark_data import load_data
+from ._benchmark_eval import (classification_results, make_attacks,
+                              regression_rows)
+from ._benchmark_output import format_table, write_results
 from ._validation import check_int
-from .datasets import load_digits_scaled, load_mnist, make_polynomial
 from .estimators import LipschitzClassifier, LipschitzRegressor
-from .lipschitz import (certified_accuracy, lipschitz_exact_1d,
-                        lipschitz_lower_bound, lipschitz_upper_bound)
-from .metrics import adversarial_accuracy, robustness_curve
-from .attacks import get_attack
 
 __all__ = ["METHODS", "DATASETS", "METHOD_PARAMS", "method_params",
            "make_attacks",
@@ -146,39 +145,6 @@ class BenchmarkResult:
         return format_table(self.rows)
 
 
-def load_data(dataset, data_dir=None, seed=0):
-    """Train/test split of a benchmark data set.
-
-    Parameters
-    ----------
-    dataset : {"digits", "mnist", "polynomial"}
-    data_dir : str or Path or None
-        Folder of the MNIST IDX files.
-    seed : int, default=0
-        Seed of the digits split and of the polynomial samples.
-
-    Returns
-    -------
-    X_train, X_test, y_train, y_test : ndarray
-    """
-    if dataset == "digits":
-        from sklearn.model_selection import train_test_split
-
-        X, y = load_digits_scaled()
-        return train_test_split(X, y, test_size=0.25, random_state=seed,
-                                stratify=y)
-    if dataset == "mnist":
-        if data_dir is None:
-            raise ValueError("dataset 'mnist' needs data_dir: a folder with "
-                             "the MNIST IDX files (t10k-*).")
-        X, y = load_mnist(data_dir)
-        # The SPEC's split of the 10,000 real test images.
-        return X[:8000], X[8000:], y[:8000], y[8000:]
-    X, y = make_polynomial(60, random_state=seed)
-    X_test, y_test = make_polynomial(200, random_state=seed + 1)
-    return X, X_test, y, y_test
-
-
 class _Progress(Callback):
     """Advance a tqdm bar by one after every epoch."""
 
@@ -264,9 +230,11 @@ def run_benchmark(dataset="digits", methods=METHODS, *, data_dir=None,
                 "device": str(device), "n_train": len(X_train),
                 "n_test": len(X_test)}
     if dataset == "polynomial":
-        rows, estimators = _run_regression(methods, X_train, X_test, y_train,
-                                           y_test, epochs, device, seed,
-                                           progress)
+        estimators, seconds = _fit_all(
+            methods, _regressor_factory(epochs, device, seed), X_train,
+            y_train, epochs, progress)
+        rows = regression_rows(estimators, seconds,
+                               (X_train, X_test, y_train, y_test))
         curves = {}
     else:
         settings.update(
@@ -278,18 +246,26 @@ def run_benchmark(dataset="digits", methods=METHODS, *, data_dir=None,
                             else defaults["certify_radius"]),
             pgd_steps=pgd_steps, square_queries=square_queries,
             curve_points=min(curve_points, len(X_test)))
-        rows, estimators, curves = _run_classification(
-            methods, X_train, X_test, y_train, y_test, epochs, device, seed,
-            progress, settings, radii)
+        estimators, seconds = _fit_all(
+            methods, _classifier_factory(epochs, device, seed, settings),
+            X_train, y_train, epochs, progress)
+        rows, curves = classification_results(
+            estimators, seconds, (X_train, X_test, y_train, y_test),
+            settings, radii, seed)
     histories = {m: [dict((k, v) for k, v in epoch.items() if k != "batches")
                      for epoch in est.history] for m, est in estimators.items()}
     result = BenchmarkResult(dataset, rows, histories, curves, settings)
     if output_dir is not None:
-        _write(result, estimators, Path(output_dir), X_train, y_train)
+        write_results(result, estimators, Path(output_dir), X_train,
+                      y_train)
     return result
 
 
+
+
 def _fit_all(methods, make, X, y, epochs, progress):
+    """Fit ``make(method)`` for every method; the estimators and their
+    training times in seconds, both keyed by method."""
     from tqdm.auto import tqdm
 
     # One throwaway epoch first: the first fit of a process pays for
@@ -310,49 +286,8 @@ def _fit_all(methods, make, X, y, epochs, progress):
     return estimators, seconds
 
 
-def make_attacks(fgsm_eps, pgd_eps, noise_sigma, pgd_steps=100, seed=0,
-                 square_queries=5000):
-    """The attacks of the table's columns, on images in [0, 1].
-
-    Parameters
-    ----------
-    fgsm_eps : float
-        L∞ radius of FGSM.
-    pgd_eps : float
-        L2 radius of PGD and of the worst case.
-    noise_sigma : float
-        Standard deviation of the Gaussian noise.
-    pgd_steps : int, default=100
-        Iterations of PGD and of each gradient attack of the worst case.
-    seed : int, default=0
-        Seed of every randomised attack.
-    square_queries : int, default=5000
-        Queries of the Square Attack in the worst case.
-
-    Returns
-    -------
-    dict
-        ``{"fgsm": FGSMAttack, "pgd": PGDAttack, "worst_case":
-        WorstCaseAttack, "noise": NoiseAttack}``, all clamped to [0, 1].
-        PGD is the cross-entropy PGD of the CLIP paper's tables; the worst
-        case (APGD-CE, APGD-DLR, APGD-T, margin PGD with 5 restarts,
-        Square) is the robustness figure to trust.
-    """
-    clamp = (0.0, 1.0)
-    return {
-        "fgsm": get_attack("fgsm", eps=fgsm_eps, norm="inf", clamp=clamp),
-        "pgd": get_attack("pgd", eps=pgd_eps, norm=2, n_iter=pgd_steps,
-                          clamp=clamp, random_state=seed),
-        "worst_case": get_attack("worst_case", eps=pgd_eps, norm=2,
-                                 n_iter=pgd_steps, n_queries=square_queries,
-                                 clamp=clamp, random_state=seed),
-        "noise": get_attack("noise", sigma=noise_sigma, clamp=clamp,
-                            random_state=seed),
-    }
-
-
-def _run_classification(methods, X_train, X_test, y_train, y_test, epochs,
-                        device, seed, progress, settings, radii):
+def _classifier_factory(epochs, device, seed, settings):
+    """``make(method)``: the unfitted classifier of a method on images."""
     n_hidden = (200, 80)  # the CLIP reference's MLP 784-200-80-10
 
     def make(method):
@@ -361,172 +296,16 @@ def _run_classification(methods, X_train, X_test, y_train, y_test, epochs,
             random_state=seed,
             **method_params(method, settings["pgd_eps"], settings["dataset"]))
 
-    estimators, seconds = _fit_all(methods, make, X_train, y_train, epochs,
-                                   progress)
-    attacks = make_attacks(settings["fgsm_eps"], settings["pgd_eps"],
-                           settings["noise_sigma"], settings["pgd_steps"],
-                           seed, settings["square_queries"])
-    radii = {
-        "fgsm": np.linspace(0, 2 * settings["fgsm_eps"], 6),
-        "pgd": np.linspace(0, 2 * settings["pgd_eps"], 6),
-        "worst_case": np.linspace(0, 2 * settings["pgd_eps"], 6),
-        "noise": np.linspace(0, 2 * settings["noise_sigma"], 6),
-        **(radii or {})}
-    # The worst case is the costly curve: it runs on the first test points.
-    curve_data = {name: (X_test, y_test) for name in attacks}
-    n_curve = settings["curve_points"]
-    curve_data["worst_case"] = (X_test[:n_curve], y_test[:n_curve])
-    base = seconds.get("none")
-    rows, curves = [], {name: {} for name in attacks}
-    for method, est in estimators.items():
-        upper = lipschitz_upper_bound(est)
-        start = time.perf_counter()
-        worst_case = adversarial_accuracy(est, X_test, y_test,
-                                          attacks["worst_case"])
-        worst_case_seconds = time.perf_counter() - start
-        row = {
-            "method": method,
-            "train_acc": est.score(X_train, y_train),
-            "clean_acc": est.score(X_test, y_test),
-            "fgsm_acc": adversarial_accuracy(est, X_test, y_test,
-                                             attacks["fgsm"]),
-            "pgd_acc": adversarial_accuracy(est, X_test, y_test,
-                                            attacks["pgd"]),
-            "worst_case_acc": worst_case,
-            "noise_acc": adversarial_accuracy(est, X_test, y_test,
-                                              attacks["noise"]),
-            "certified_acc": certified_accuracy(
-                est, X_test, y_test, settings["certify_radius"],
-                lipschitz=upper),
-            "lip_lower": lipschitz_lower_bound(est, X_test[:500],
-                                               random_state=seed),
-            "lip_upper": upper,
-            "seconds": seconds[method],
-            "time_ratio": seconds[method] / base if base else float("nan"),
-            "worst_case_seconds": worst_case_seconds,
-        }
-        rows.append(row)
-        for name, attack in attacks.items():
-            params = {k: v for k, v in attack.get_params().items()
-                      if k not in ("eps", "sigma")}
-            curves[name][method] = robustness_curve(
-                est, *curve_data[name], attack=name, radii=radii[name],
-                **params)
-    return rows, estimators, curves
+    return make
 
 
-def _run_regression(methods, X_train, X_test, y_train, y_test, epochs, device,
-                    seed, progress):
+def _regressor_factory(epochs, device, seed):
+    """``make(method)``: the unfitted regressor of a method on the
+    polynomial task."""
     def make(method):
         return LipschitzRegressor(hidden_layer_sizes=(64, 64),
                                   max_epochs=epochs, lr=0.01, batch_size=32,
                                   device=device, random_state=seed,
                                   **POLYNOMIAL_PARAMS[method])
 
-    estimators, seconds = _fit_all(methods, make, X_train, y_train, epochs,
-                                   progress)
-    base = seconds.get("none")
-    rows = [{
-        "method": method,
-        "train_r2": est.score(X_train, y_train),
-        "test_r2": est.score(X_test, y_test),
-        "lip_exact": lipschitz_exact_1d(est, -3.0, 3.0),
-        "lip_upper": lipschitz_upper_bound(est),
-        "seconds": seconds[method],
-        "time_ratio": seconds[method] / base if base else float("nan"),
-    } for method, est in estimators.items()]
-    return rows, estimators
-
-
-def format_table(rows):
-    """Fixed-width text table of benchmark rows.
-
-    Parameters
-    ----------
-    rows : list of dict
-        Rows with the same keys; the first key is the method name.
-
-    Returns
-    -------
-    str
-    """
-    if not rows:
-        return ""
-    keys = list(rows[0])
-    widths = {k: max(len(k), 11) for k in keys}
-
-    def cell(key, value):
-        if isinstance(value, str):
-            return value.ljust(widths[key])
-        return f"{value:.3f}".rjust(widths[key]) if abs(value) < 1000 \
-            else f"{value:.3g}".rjust(widths[key])
-
-    header = "  ".join(k.ljust(widths[k]) if k == "method" else
-                       k.rjust(widths[k]) for k in keys)
-    lines = [header, "-" * len(header)]
-    lines += ["  ".join(cell(k, row[k]) for k in keys) for row in rows]
-    return "\n".join(lines)
-
-
-def _write(result, estimators, folder, X_train, y_train):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from .plotting import RobustnessCurveDisplay, TrainingHistoryDisplay
-
-    folder.mkdir(parents=True, exist_ok=True)
-    csv_path = folder / "results.csv"
-    with open(csv_path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(result.rows[0]))
-        writer.writeheader()
-        writer.writerows(result.rows)
-    json_path = folder / "results.json"
-    payload = {"settings": result.settings, "rows": result.rows,
-               "histories": result.histories,
-               "curves": {a: {m: {k: np.asarray(v).tolist() if not isinstance(
-                   v, (str, dict)) else v for k, v in c.items()}
-                   for m, c in per.items()} for a, per in
-                   result.curves.items()}}
-    json_path.write_text(json.dumps(payload, indent=1, default=float))
-    result.files += [csv_path, json_path]
-    for attack, per_method in result.curves.items():
-        display = RobustnessCurveDisplay(per_method, attack).plot()
-        path = folder / f"robustness_{attack}.png"
-        display.figure_.savefig(path, dpi=120, bbox_inches="tight")
-        plt.close(display.figure_)
-        result.files.append(path)
-    history = TrainingHistoryDisplay(
-        {m: est.history for m, est in estimators.items()}).plot()
-    path = folder / "training_history.png"
-    history.figure_.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(history.figure_)
-    result.files.append(path)
-    if result.dataset == "polynomial":
-        path = folder / "polynomial_fits.png"
-        _plot_fits(estimators, X_train, y_train, path)
-        result.files.append(path)
-
-
-def _plot_fits(estimators, X_train, y_train, path):
-    import matplotlib.pyplot as plt
-
-    from .datasets import polynomial
-
-    grid = np.linspace(-3, 3, 601, dtype=np.float32).reshape(-1, 1)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    scale = float(np.max(y_train) / polynomial(np.max(np.abs(X_train))))
-    ax.plot(grid[:, 0], polynomial(grid[:, 0], scale), "k--", lw=1,
-            label="P(x)")
-    ax.scatter(X_train[:, 0], y_train, s=12, c="k", label="training data")
-    for method, est in estimators.items():
-        with torch.no_grad():
-            ax.plot(grid[:, 0], est.predict(grid), label=method)
-    ax.set_ylim(min(-0.2, float(np.min(y_train)) - 0.2),
-                float(np.max(y_train)) + 0.3)
-    ax.set_xlabel("x")
-    ax.legend(fontsize=8)
-    ax.set_title("Fits of the polynomial (slides' Figure 7)")
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    return make

@@ -7,11 +7,11 @@ from torch import nn
 
 from sklip import LipschitzRegressor
 from sklip.lipschitz import lipschitz_exact_1d
+from sklip.functional import (ascend_pairs, climb_pairs, difference_quotients,
+                              keep_apart, seed_pairs)
+from sklip.functional._quotients import _value_and_grad
 from sklip.regularizers import (CLIPRegularizer, PairSearch,
-                                SumLipRegularizer, difference_quotients)
-from sklip.regularizers._ascent import (_value_and_grad, ascend_pairs,
-                                         climb_pairs, keep_apart)
-from sklip.regularizers._pairs import seed_pairs
+                                SumLipRegularizer, TrainingContext)
 
 
 def _net(seed=0, d=5):
@@ -99,9 +99,7 @@ def test_pair_search_persists_and_reseeds():
     assert float(search.u.mean()) > 50
 
 
-class _FakeNet:
-    def __init__(self, module):
-        self.module_ = module
+_CONTEXT = TrainingContext()
 
 
 @pytest.mark.parametrize("step_rule", ["sign", "accept"])
@@ -111,9 +109,9 @@ def test_clip_penalty_is_the_largest_squared_quotient(step_rule):
     reg = CLIPRegularizer(n_pairs=10, n_iter=2 if step_rule == "accept"
                           else 1, step_rule=step_rule)
     reg.reset()
-    reg.terms(_FakeNet(net), X, None)  # seeds the pairs
+    reg.terms(net, X, None, _CONTEXT)  # seeds the pairs
     before = reg.search_.pairs.clone()
-    y_pred, penalty = reg.terms(_FakeNet(net), X, None)
+    y_pred, penalty = reg.terms(net, X, None, _CONTEXT)
     torch.testing.assert_close(y_pred, net(X))
     if step_rule == "accept":
         # The pairs climb first; the penalty takes the best of the result.
@@ -135,7 +133,7 @@ def test_sumlip_penalty_is_the_mean_quotient(step_rule):
     X = torch.randn(16, 5)
     reg = SumLipRegularizer(n_pairs=10, step_rule=step_rule)
     reg.reset()
-    _, penalty = reg.terms(_FakeNet(net), X, None)
+    _, penalty = reg.terms(net, X, None, _CONTEXT)
     q = difference_quotients(net, reg.search_.u, reg.search_.v)
     torch.testing.assert_close(penalty, q.mean())
 
@@ -146,15 +144,15 @@ def test_sumlip_sign_rule_climbs_along_the_penalty_gradient():
     X = torch.randn(16, 5)
     reg = SumLipRegularizer(n_pairs=10, step_size=0.01)
     reg.reset()
-    _, penalty = reg.terms(_FakeNet(net), X, None)
+    _, penalty = reg.terms(net, X, None, _CONTEXT)
     before = reg.search_.pairs.clone()
     q_before = difference_quotients(net, reg.search_.u, reg.search_.v)
     # Without a backward pass there is no gradient, and no step.
-    reg.terms(_FakeNet(net), X, None)
+    reg.terms(net, X, None, _CONTEXT)
     torch.testing.assert_close(reg.search_.pairs, before)
-    _, penalty = reg.terms(_FakeNet(net), X, None)
+    _, penalty = reg.terms(net, X, None, _CONTEXT)
     penalty.backward()
-    reg.terms(_FakeNet(net), X, None)
+    reg.terms(net, X, None, _CONTEXT)
     moved = reg.search_.pairs - before
     # Every pair moved by its step size (the joint length of both points)
     # and, the weights being unchanged, uphill.
@@ -188,10 +186,10 @@ def test_forward_passes_per_training_step(regularizer, step_rule, passes):
     reg.reset()
     X = torch.randn(16, 5)
     for _ in range(3):
-        _, penalty = reg.terms(_FakeNet(net), X, None)
+        _, penalty = reg.terms(net, X, None, _CONTEXT)
         penalty.backward()
     net.calls = 0
-    reg.terms(_FakeNet(net), X, None)
+    reg.terms(net, X, None, _CONTEXT)
     assert net.calls == passes
 
 
@@ -228,7 +226,7 @@ def test_reg_max_leaves_a_huge_term_out():
     X = torch.randn(16, 5)
     reg = CLIPRegularizer(n_pairs=10, reg_max=1e-8)
     reg.reset()
-    _, penalty = reg.terms(_FakeNet(net), X, None)
+    _, penalty = reg.terms(net, X, None, _CONTEXT)
     assert float(penalty) == 0.0
 
 

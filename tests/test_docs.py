@@ -15,6 +15,7 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 PUBLIC_MODULES = ["sklip", "sklip.regularizers", "sklip.attacks",
                   "sklip.metrics", "sklip.lipschitz", "sklip.callbacks",
+                  "sklip.functional",
                   "sklip.plotting", "sklip.datasets", "sklip.benchmark",
                   "sklip.timing", "sklip.modules", "sklip.optim",
                   "sklip.accelerate"]

@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader
 from sklip import LipschitzClassifier, LipschitzRegressor
 from sklip._batches import TensorBatches, fast_batches
 from sklip.modules import MLP
-from sklip.regularizers import PTVRegularizer
+from sklip.regularizers import PTVRegularizer, TrainingContext
 
 
 def _batches(iterable):
@@ -87,16 +87,19 @@ def test_estimator_trains_identically_on_either_iterator(digits, Estimator,
 def test_ptv_anchors_a_sample_of_the_batch(n_anchors, expected):
     torch.manual_seed(0)
     module = MLP(5, 3, (8,))
-    net = type("Net", (), {"module_": module, "epsilon_": 0.5})()
     reg = PTVRegularizer(n_anchors=n_anchors)
-    reg.reset()
     X = torch.rand(50, 5)
-    y_pred, penalty = reg.terms(net, X, torch.zeros(50, dtype=torch.long))
+    inputs = []
+    module.register_forward_pre_hook(
+        lambda m, args: inputs.append(args[0].detach()))
+    y_pred, penalty = reg.terms(module, X, torch.zeros(50, dtype=torch.long),
+                                TrainingContext(epsilon=0.5))
     assert y_pred.shape == (50, 3)
-    x1, x2 = reg.last_pairs_
+    # The last pass is the fused one: the batch, then both ends of the pairs.
+    fused = inputs[-1]
+    x1, x2 = fused[50:50 + expected], fused[50 + expected:]
     assert x1.shape == x2.shape == (expected, 5)
     # Every pair lies on the ε-sphere around its anchor, a batch point.
-    torch.testing.assert_close(reg.last_anchors_, X[:expected])
     for x in (x1, x2):
         torch.testing.assert_close((x - X[:expected]).norm(dim=1),
                                    torch.full((expected,), 0.5))

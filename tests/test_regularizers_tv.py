@@ -1,8 +1,6 @@
 """TV and pTV: penalties checked against closed forms, the pTV pairs and
 schedules read back from training, and the slides' polynomial task."""
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 import torch
@@ -11,13 +9,9 @@ from torch import nn
 
 from sklip import LipschitzClassifier, LipschitzRegressor
 from sklip.lipschitz import lipschitz_exact_1d
+from sklip.functional import difference_quotients
 from sklip.regularizers import (PTVRegularizer, TVRegularizer,
-                                difference_quotients, regularizer_names)
-
-
-def _stub(module, epsilon=None):
-    # What a regulariser reads from the estimator during a training step.
-    return SimpleNamespace(module_=module, epsilon_=epsilon)
+                                TrainingContext, regularizer_names)
 
 
 def _value(tensor):
@@ -35,7 +29,7 @@ def _mlp(n_in, n_out, seed=0):
 def test_tv_of_a_linear_scalar_model_is_the_weight_norm():
     layer = nn.Linear(5, 1)
     X = torch.randn(16, 5)
-    y_pred, penalty = TVRegularizer().terms(_stub(layer), X, None)
+    y_pred, penalty = TVRegularizer().terms(layer, X, None, TrainingContext())
     torch.testing.assert_close(y_pred, layer(X))
     assert _value(penalty) == pytest.approx(_value(layer.weight.norm()),
                                             rel=1e-5)
@@ -45,7 +39,7 @@ def test_tv_of_a_linear_model_with_k_outputs_is_the_frobenius_norm():
     layer = nn.Linear(6, 3)
     X = torch.randn(16, 6)
     # 3 outputs are below the default max_exact_outputs: exact.
-    _, penalty = TVRegularizer().terms(_stub(layer), X, None)
+    _, penalty = TVRegularizer().terms(layer, X, None, TrainingContext())
     assert _value(penalty) == pytest.approx(_value(layer.weight.norm()),
                                             rel=1e-5)
 
@@ -53,7 +47,8 @@ def test_tv_of_a_linear_model_with_k_outputs_is_the_frobenius_norm():
 def test_tv_penalty_trains_the_weights():
     """d||W||_F / dW = W / ||W||_F; the bias does not enter the Jacobian."""
     layer = nn.Linear(6, 3)
-    _, penalty = TVRegularizer().terms(_stub(layer), torch.randn(8, 6), None)
+    _, penalty = TVRegularizer().terms(layer, torch.randn(8, 6), None,
+                                       TrainingContext())
     penalty.backward()
     expected = layer.weight.detach() / layer.weight.detach().norm()
     torch.testing.assert_close(layer.weight.grad, expected, rtol=1e-4,
@@ -70,7 +65,7 @@ def test_tv_projection_estimate_agrees_with_the_exact_norm():
     exact = _value(layer.weight.norm())
     reg = TVRegularizer(max_exact_outputs=2, n_projections=256)
     torch.manual_seed(0)
-    _, penalty = reg.terms(_stub(layer), X, None)
+    _, penalty = reg.terms(layer, X, None, TrainingContext())
     assert _value(penalty) == pytest.approx(exact, rel=0.03)
     penalty.backward()  # the estimate trains the weights too
     assert layer.weight.grad.abs().sum() > 0
@@ -79,7 +74,7 @@ def test_tv_projection_estimate_agrees_with_the_exact_norm():
 def test_tv_of_a_nonlinear_model_matches_per_sample_jacobians():
     net = _mlp(4, 3)
     X = torch.randn(10, 4)
-    _, penalty = TVRegularizer().terms(_stub(net), X, None)
+    _, penalty = TVRegularizer().terms(net, X, None, TrainingContext())
     jacobians = torch.func.vmap(torch.func.jacrev(net))(X)  # (10, 3, 4)
     expected = jacobians.flatten(1).norm(dim=1).mean()
     assert _value(penalty) == pytest.approx(expected.item(), rel=1e-5)
@@ -91,7 +86,8 @@ def test_tv_gradient_is_finite_where_the_network_is_flat():
     net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
     with torch.no_grad():
         net[0].bias.fill_(-100.0)
-    _, penalty = TVRegularizer().terms(_stub(net), torch.randn(5, 3), None)
+    _, penalty = TVRegularizer().terms(net, torch.randn(5, 3), None,
+                                       TrainingContext())
     penalty.backward()
     assert all(torch.isfinite(p.grad).all() for p in net.parameters()
                if p.grad is not None)
@@ -102,6 +98,24 @@ def test_tv_gradient_is_finite_where_the_network_is_flat():
 # ----------------------------------------------------------------------
 def _distances(points, anchors):
     return (points - anchors).flatten(1).norm(dim=1)
+
+
+class _LastPass:
+    """Records the input of a module's last forward pass: for pTV the fused
+    pass ``[X; x1; x2]`` of the batch and both ends of the pairs."""
+
+    def __init__(self, module):
+        self.input = None
+        self.handle = module.register_forward_pre_hook(self._record)
+
+    def _record(self, module, args):
+        self.input = args[0].detach().clone()
+
+    def pairs(self, n):
+        """``(x1, x2)`` of the last pass of a batch of ``n`` points."""
+        rest = self.input[n:]
+        k = rest.shape[0] // 2
+        return rest[:k], rest[k:]
 
 
 @pytest.mark.parametrize("n_iter", [0, 1, 2, 5])
@@ -116,10 +130,12 @@ def test_ptv_pairs_stay_on_the_sphere_and_ascent_raises_q(n_iter):
     for steps in sorted({0, n_iter}):
         reg = PTVRegularizer(n_iter=steps, n_anchors=None)
         reg.reset()
-        torch.manual_seed(1)
-        y_pred, penalty = reg.terms(_stub(net, radius), X, None)
-        x1, x2 = reg.last_pairs_
-        torch.testing.assert_close(reg.last_anchors_, X)
+        context = TrainingContext(epsilon=radius,
+                                  generator=torch.Generator().manual_seed(1))
+        last = _LastPass(net)
+        y_pred, penalty = reg.terms(net, X, None, context)
+        last.handle.remove()
+        x1, x2 = last.pairs(32)
         for points in (x1, x2):
             torch.testing.assert_close(
                 _distances(points, X), torch.full((32,), radius),
@@ -129,7 +145,7 @@ def test_ptv_pairs_stay_on_the_sphere_and_ascent_raises_q(n_iter):
         q = difference_quotients(net, x1, x2)
         assert _value(penalty) == pytest.approx(q.mean().item(), rel=1e-5)
         torch.testing.assert_close(y_pred, net(X))
-        quotients[steps] = reg.last_quotients_
+        quotients[steps] = q.detach()
     assert torch.all(quotients[n_iter] >= quotients[0] * (1 - 1e-5))
     if n_iter > 0:
         assert float(quotients[n_iter].mean()) > float(quotients[0].mean())
@@ -141,8 +157,9 @@ def test_ptv_pairs_of_one_dimensional_inputs_never_coincide():
     X = torch.linspace(-1, 1, 64).reshape(-1, 1)
     reg = PTVRegularizer(n_iter=2, n_anchors=None)
     reg.reset()
-    _, penalty = reg.terms(_stub(net, 0.1), X, None)
-    x1, x2 = reg.last_pairs_
+    last = _LastPass(net)
+    _, penalty = reg.terms(net, X, None, TrainingContext(epsilon=0.1))
+    x1, x2 = last.pairs(64)
     torch.testing.assert_close(_distances(x1, x2), torch.full((64,), 0.2),
                                rtol=1e-4, atol=1e-5)
     assert _value(penalty) > 0
@@ -160,6 +177,9 @@ class _RecordTraining(Callback):
         self.lambdas = []
         return super().initialize()
 
+    def on_train_begin(self, net, **kwargs):
+        self.last = _LastPass(net.module_)
+
     def on_epoch_begin(self, net, **kwargs):
         self.correct = self.seen = 0
 
@@ -167,11 +187,13 @@ class _RecordTraining(Callback):
                      **kwargs):
         if not training:
             return
-        reg = net.regularizer_
-        if getattr(reg, "last_pairs_", None) is not None:
-            self.pairs.append((reg.last_anchors_, *reg.last_pairs_,
-                               reg.last_epsilon_, len(net.history)))
-        _, y = batch
+        X, y = batch
+        if net.reg_lambda_ > 0 and self.last.input is not None:
+            x1, x2 = self.last.pairs(len(X))
+            self.pairs.append((X[:len(x1)], x1, x2,
+                               net.regularizer_.radius(net.epsilon_),
+                               len(net.history)))
+        self.last.input = None
         self.correct += int((y_pred.argmax(dim=1) == y).sum())
         self.seen += len(y)
         self.lambdas.append((self.correct / self.seen, net.reg_lambda_))
@@ -216,8 +238,6 @@ def test_ptv_epsilon_decays_by_the_factor_each_epoch(polynomial_data,
         hidden_layer_sizes=(8,), max_epochs=4, batch_size=-1,
         random_state=0).fit(X, y)
     assert reg.history[:, "epsilon"] == pytest.approx(expected)
-    # The last epoch trained at the last recorded radius.
-    assert reg.regularizer_.last_epsilon_ == pytest.approx(expected[-1])
     assert reg.epsilon_ == pytest.approx(expected[-1] * (expected[-1]
                                                          / expected[-2]))
 
@@ -230,8 +250,11 @@ def test_ptv_radius_is_floored_at_min_epsilon(polynomial_data):
         hidden_layer_sizes=(8,), max_epochs=2, batch_size=-1,
         random_state=0).fit(X, y)
     assert reg.history[:, "epsilon"] == pytest.approx([1e-6, 9e-7])
-    assert reg.regularizer_.last_epsilon_ == pytest.approx(1e-3)
-    x1, x2 = reg.regularizer_.last_pairs_
+    assert reg.regularizer_.radius(reg.history[-1, "epsilon"]) == 1e-3
+    last = _LastPass(reg.module_)
+    reg.regularizer_.terms(reg.module_, torch.as_tensor(X, dtype=torch.float32),
+                           None, TrainingContext(epsilon=9e-7))
+    x1, x2 = last.pairs(len(X))
     assert x1.shape[0] == 8  # an eighth of the 60-point batch anchors pairs
     torch.testing.assert_close(_distances(x1, x2),
                                torch.full((8,), 2e-3), rtol=1e-3, atol=0)

@@ -25,14 +25,15 @@ def test_warm_up_keeps_lambda_zero_until_target_reached(digits):
     penalties = clf.history[:, "penalty"]
     first_on = next(i for i, s in enumerate(scores) if s >= 0.9)
     assert 0 < first_on < 7, "the test needs a warm-up that ends mid-training"
-    # λ is 0 (no penalty computed) up to and including the epoch that first
-    # reached α, and reg_lambda from the next epoch on.
-    assert all(lam == 0.0 for lam in lambdas[:first_on])
+    # The history shows the λ each epoch trained with: 0 (no penalty
+    # computed) up to and including the epoch that first reached α, and
+    # reg_lambda from the next epoch on.
+    assert all(lam == 0.0 for lam in lambdas[:first_on + 1])
     assert all(p == 0.0 for p in penalties[:first_on + 1])
-    assert lambdas[first_on] == 0.05
-    assert all(lam == 0.05 for lam in lambdas[first_on:])
+    assert all(lam == 0.05 for lam in lambdas[first_on + 1:])
     assert all(p > 0 for p in penalties[first_on + 1:])
-    assert clf.history[:, "warmed_up"][first_on]
+    warmed = clf.history[:, "warmed_up"]
+    assert not any(warmed[:first_on + 1]) and all(warmed[first_on + 1:])
 
 
 def test_discrepancy_rule_per_epoch(digits):
@@ -42,7 +43,9 @@ def test_discrepancy_rule_per_epoch(digits):
                               reg_lambda_step=step, max_epochs=10,
                               **COMMON).fit(X, y)
     scores = clf.history[:, "train_score"]
-    lambdas = [0.02] + clf.history[:, "reg_lambda"]
+    # The λ each epoch trained with, then the one after the last epoch.
+    lambdas = clf.history[:, "reg_lambda"] + [clf.reg_lambda_]
+    assert lambdas[0] == 0.02
     for before, after, score in zip(lambdas[:-1], lambdas[1:], scores):
         expected = before + step if score > alpha else max(0.0,
                                                            before - step)
@@ -79,8 +82,9 @@ def test_regressor_uses_r2_as_training_score():
 
 def test_epsilon_decays_each_epoch(digits):
     X, _, y, _ = digits
-    clf = LipschitzClassifier(epsilon=2.0, epsilon_decay=0.5, max_epochs=4,
-                              **COMMON).fit(X, y)
+    clf = LipschitzClassifier(**{**COMMON, "regularizer": "ptv"},
+                              epsilon=2.0, epsilon_decay=0.5,
+                              max_epochs=4).fit(X, y)
     assert clf.history[:, "epsilon"] == pytest.approx([2.0, 1.0, 0.5, 0.25])
     assert clf.epsilon_ == pytest.approx(0.125)
 
@@ -100,3 +104,35 @@ def test_auto_lambda_is_the_regularizers_searched_default(digits, name):
     # The values benchmarks/search_defaults.py chose on MNIST.
     assert expected == {"none": 0.0, "clip": 0.3, "sumlip": 0.5, "tv": 0.5,
                         "ptv": 3.0, "adversarial": 1.0}[name]
+
+
+@pytest.mark.parametrize("name", ["clip", "sumlip", "tv", "none"])
+@pytest.mark.parametrize("param", [{"epsilon": 0.5}, {"epsilon_decay": 0.9}])
+def test_a_radius_for_a_regularizer_without_one_is_refused(digits, name,
+                                                           param):
+    X, _, y, _ = digits
+    clf = LipschitzClassifier(regularizer=name, **param)
+    with pytest.raises(ValueError, match=f"{next(iter(param))}=.*uses no "
+                                         "radius"):
+        clf.fit(X, y)
+
+
+@pytest.mark.parametrize("callback", ["lipschitz", "epoch_timer",
+                                      "train_loss", "valid_loss",
+                                      "print_log"])
+@pytest.mark.parametrize("name, params", [
+    ("ptv", {"epsilon": 1.0, "epsilon_decay": 0.5}),
+    ("clip", {"target_accuracy": 0.5, "warm_up": True}),
+    ("adversarial", {}),
+])
+def test_every_default_callback_can_be_switched_off(digits, callback, name,
+                                                    params):
+    X, _, y, _ = digits
+    clf = LipschitzClassifier(regularizer=name, max_epochs=2,
+                              hidden_layer_sizes=(8,), random_state=0,
+                              **params, **{f"callbacks__{callback}": None})
+    clf.fit(X[:300], y[:300])
+    assert len(clf.history) == 2
+    assert "reg_lambda" in clf.history[-1]
+    if name == "ptv":
+        assert clf.history[:, "epsilon"] == [1.0, 0.5]

@@ -23,10 +23,12 @@ AutoAttack.
 import torch
 
 from .._validation import check_int, check_real
-from ._base import (Attack, _expand, check_attack_random_state, check_bool,
-                    check_clamp, check_norm, loss_and_grad, steepest_direction,
-                    worst_of_runs)
+from ._base import Attack
+from ._checks import (check_attack_random_state, check_bool, check_clamp,
+                      check_norm)
 from ._losses import CLASSIFICATION_LOSSES, check_loss, targeted_loss
+from ._runs import worst_of_runs
+from ._steps import _expand, loss_and_grad, steepest_direction
 
 __all__ = ["APGDAttack"]
 
@@ -199,13 +201,7 @@ class APGDAttack(Attack):
                     "numbers (a regressor).")
             return self._targeted(module, X, y, generator)
         y, loss_fn, classify = self._targets(module, X, y, loss_fn)
-        n_runs = self.n_restarts if self.random_start else 1
-
-        def run(rows):
-            return self._run(module, X[rows], y[rows], loss_fn, classify,
-                             generator)
-
-        return worst_of_runs(module, X, y, classify, [run] * n_runs)
+        return self._restarted(module, X, y, loss_fn, classify, generator)
 
     perturb.__doc__ = Attack.perturb.__doc__
 
@@ -219,7 +215,7 @@ class APGDAttack(Attack):
             .argsort(dim=1, descending=True)[:, :n_classes - 1]
         n_targets = min(int(self.n_target_classes), n_classes - 1)
         loss = self.loss or "ce"
-        n_runs = self.n_restarts if self.random_start else 1
+        n_runs = self._n_runs()
 
         def run_for(k):
             def run(rows):

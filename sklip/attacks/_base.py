@@ -1,4 +1,4 @@
-"""The attack interface shared by every family, and the pieces they share.
+"""The attack interface shared by every family.
 
 An attack maps inputs ``X`` to perturbed inputs ``X_adv`` within a radius of
 ``X``. It is a scikit-learn style object: the constructor only stores its
@@ -11,6 +11,11 @@ that takes a fitted sklip estimator. Gradient attacks follow FGSM
 (Goodfellow, Shlens, Szegedy, *Explaining and Harnessing Adversarial
 Examples*, ICLR 2015) and PGD (Madry, Makelov, Schmidt, Tsipras, Vladu,
 *Towards Deep Learning Models Resistant to Adversarial Attacks*, ICLR 2018).
+
+The other pieces the families share live next to this module: the checks
+of hyperparameters and the seeding (``_checks``), the geometry of a
+gradient step (``_steps``) and the combination of runs into a worst case
+(``_runs``).
 """
 
 import numbers
@@ -18,92 +23,19 @@ import numbers
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils import check_random_state
 
 from .._validation import input_tensor, resolve_model, target_tensor
-from ._losses import (cross_entropy_loss, margin_loss, resolve_loss,
-                      squared_error_loss)
+# check_norm is not used here: sklip.regularizers imports it from this module.
+from ._checks import check_clamp, check_norm, make_generator  # noqa: F401
+from ._losses import cross_entropy_loss, resolve_loss, squared_error_loss
+from ._runs import iter_worst_of_runs, worst_of_runs
 
 __all__ = ["Attack", "cross_entropy_loss", "squared_error_loss",
            "worst_of_runs", "iter_worst_of_runs"]
 
-#: Names accepted for the Euclidean and the maximum norm.
-_NORMS = {"2": 2, "l2": 2, "inf": "inf", "linf": "inf"}
-
 
 def _is_class_index(y):
     return not (torch.is_floating_point(y) or torch.is_complex(y))
-
-
-def check_norm(norm, name="norm"):
-    """``norm`` as ``2`` or ``"inf"``; the message lists what is accepted."""
-    if isinstance(norm, str):
-        key = norm.lower()
-        if key in _NORMS:
-            return _NORMS[key]
-    elif isinstance(norm, numbers.Real) and not isinstance(norm, bool):
-        if norm == 2:
-            return 2
-        if np.isposinf(norm):
-            return "inf"
-    raise ValueError(
-        f"{name} must be 2 (Euclidean) or 'inf' (maximum norm; np.inf is "
-        f"accepted too), got {norm!r}.")
-
-
-def check_bool(value, name):
-    """Reject anything that is not a bool, naming the parameter."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {value!r}.")
-    return bool(value)
-
-
-def check_clamp(clamp, name="clamp"):
-    """``None`` or a ``(low, high)`` pair of finite floats with low < high."""
-    if clamp is None:
-        return None
-    try:
-        low, high = clamp
-        low, high = float(low), float(high)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"{name} must be None or a (low, high) pair of numbers, got "
-            f"{clamp!r}.") from None
-    if not (np.isfinite(low) and np.isfinite(high)) or low >= high:
-        raise ValueError(
-            f"{name} must be a (low, high) data range with finite "
-            f"low < high, got {clamp!r}.")
-    return low, high
-
-
-def check_attack_random_state(random_state, name="random_state"):
-    """Accept what :func:`sklearn.utils.check_random_state` accepts."""
-    try:
-        check_random_state(random_state)
-    except ValueError:
-        raise ValueError(
-            f"{name} must be None, an int or a numpy RandomState, got "
-            f"{random_state!r}.") from None
-    return random_state
-
-
-def make_generator(random_state, device):
-    """A torch generator seeded from ``random_state`` on ``device``.
-
-    ``None`` gives ``None``, so that torch's global random state is used:
-    inside a training step that state is the estimator's seeded one.
-    """
-    if random_state is None:
-        return None
-    seed = int(check_random_state(random_state).randint(2**31 - 1))
-    generator = torch.Generator(device=torch.device(device))
-    generator.manual_seed(seed)
-    return generator
-
-
-def _expand(values, like):
-    """Per-sample ``values`` broadcastable against the batch ``like``."""
-    return values.view(-1, *([1] * (like.dim() - 1)))
 
 
 class Attack(BaseEstimator):
@@ -295,124 +227,20 @@ class Attack(BaseEstimator):
         clamp = check_clamp(self.clamp)
         return X if clamp is None else X.clamp(*clamp)
 
+    # Restarted attacks: subclasses with ``n_restarts``, ``random_start``
+    # and a ``_run(module, X, y, loss_fn, classify, generator)``.
+    def _n_runs(self):
+        """Runs of a restarted attack: without a random start the runs
+        would repeat, so there is only one."""
+        return self.n_restarts if self.random_start else 1
 
-def loss_and_grad(module, X, y, loss_fn, *, return_losses=False):
-    """Outputs at ``X`` and the gradient of the summed loss w.r.t. ``X``.
+    def _restarted(self, module, X, y, loss_fn, classify, generator,
+                   criterion=None):
+        """:meth:`_run` once per restart, combined by :func:`worst_of_runs`
+        (each restart only on the samples not yet misclassified)."""
+        def run(rows):
+            return self._run(module, X[rows], y[rows], loss_fn, classify,
+                             generator)
 
-    Only the input is differentiated (``torch.autograd.grad``), so the
-    weights' ``.grad`` is never touched, even inside a training step. With
-    ``return_losses=True`` the detached per-sample losses (float) come
-    third.
-    """
-    with torch.enable_grad():
-        X = X.detach().requires_grad_(True)
-        outputs = module(X)
-        losses = loss_fn(outputs, y)
-        (grad,) = torch.autograd.grad(losses.sum(), X)
-    if return_losses:
-        return outputs.detach(), grad, losses.detach().float()
-    return outputs.detach(), grad
-
-
-def steepest_direction(grad, norm):
-    """Unit-norm direction of steepest ascent for the given norm.
-
-    ``sign(grad)`` for the maximum norm, ``grad / ||grad||_2`` for the
-    Euclidean norm (a zero gradient gives a zero step, as in ART).
-    """
-    if norm == "inf":
-        return grad.sign()
-    length = grad.flatten(1).norm(dim=1)
-    scale = torch.where(length > 0, 1.0 / length, torch.zeros_like(length))
-    return grad * _expand(scale, grad)
-
-
-def random_in_ball(X, eps, norm, generator):
-    """Perturbations drawn uniformly from the ``eps``-ball of ``norm``."""
-    kwargs = {"generator": generator, "device": X.device, "dtype": X.dtype}
-    if norm == "inf":
-        return (2 * torch.rand(X.shape, **kwargs) - 1) * eps
-    direction = torch.randn(X.shape, **kwargs)
-    direction = direction / _expand(
-        direction.flatten(1).norm(dim=1).clamp_min(1e-30), X)
-    # The radius of a uniform point of the d-ball is eps * U^(1/d).
-    d = X[0].numel()
-    radius = eps * torch.rand(X.shape[0], **kwargs).pow(1.0 / d)
-    return direction * _expand(radius, X)
-
-
-def worst_of_runs(module, X, y, classify, runs, criterion=None):
-    """Per sample, the first misclassified point over several runs.
-
-    This is how restarts, target classes and the members of an ensemble
-    are combined (the protocol of Croce & Hein, ICML 2020): each run only
-    attacks the samples that every earlier run failed to misclassify, and
-    a sample keeps the first misclassified point found for it. Where no run
-    succeeds (and always for a regressor) the point with the highest
-    ``criterion`` is kept.
-
-    Parameters
-    ----------
-    module : torch.nn.Module
-    X : torch.Tensor of shape (n, ...)
-        Clean inputs.
-    y : torch.Tensor of shape (n,) or (n, n_targets)
-        Class indices or regression targets.
-    classify : bool
-        Whether ``y`` holds class indices.
-    runs : iterable of callable
-        ``run(rows)`` returns perturbed inputs for ``X[rows]``, ``y[rows]``
-        (``rows`` a tensor of indices).
-    criterion : callable or None
-        ``criterion(outputs, y)``, per-sample, higher is worse for the
-        model; ``None`` takes the logit margin for a classifier and the
-        squared error for a regressor.
-
-    Returns
-    -------
-    torch.Tensor of the shape of ``X``
-    """
-    best = X
-    for best in iter_worst_of_runs(module, X, y, classify, runs, criterion):
-        pass
-    return best.clone() if best is X else best
-
-
-def iter_worst_of_runs(module, X, y, classify, runs, criterion=None):
-    """:func:`worst_of_runs`, yielding the worst case after every run.
-
-    The same tensor is updated in place and yielded after each run (also
-    after a run skipped because every sample was already misclassified);
-    clone it to keep a stage.
-    """
-    if criterion is None:
-        criterion = margin_loss if classify else squared_error_loss
-    n = X.shape[0]
-    best = X.clone()
-    best_value = torch.full((n,), -torch.inf, device=X.device)
-    best_fooled = torch.zeros(n, dtype=torch.bool, device=X.device)
-    todo = torch.arange(n, device=X.device)
-    if classify:
-        # A sample the model already gets wrong is its own worst case.
-        with torch.no_grad():
-            best_fooled = module(X).argmax(dim=1) != y
-        todo = (~best_fooled).nonzero().squeeze(1)
-    for run in runs:
-        if todo.numel() > 0:
-            candidate = run(todo)
-            with torch.no_grad():
-                outputs = module(candidate)
-                value = criterion(outputs, y[todo]).detach().float()
-            fooled = (outputs.argmax(dim=1) != y[todo] if classify
-                      else torch.zeros_like(best_fooled[todo]))
-            # A misclassified point beats any value; else the higher value.
-            better = (fooled & ~best_fooled[todo]) | (
-                (fooled == best_fooled[todo]) & (value > best_value[todo]))
-            chosen = todo[better]
-            best[chosen] = candidate[better]
-            best_value[chosen] = value[better]
-            best_fooled[chosen] = fooled[better]
-            if classify:
-                # A sample already misclassified needs no further run.
-                todo = (~best_fooled).nonzero().squeeze(1)
-        yield best
+        return worst_of_runs(module, X, y, classify, [run] * self._n_runs(),
+                             criterion)

@@ -21,10 +21,12 @@ networks (see :mod:`sklip.attacks._losses`).
 import torch
 
 from .._validation import check_int, check_real
-from ._base import (Attack, _expand, check_attack_random_state,
-                    check_bool, check_clamp, check_norm, loss_and_grad,
-                    random_in_ball, steepest_direction, worst_of_runs)
+from ._base import Attack
+from ._checks import (check_attack_random_state, check_bool, check_clamp,
+                      check_norm)
 from ._losses import check_loss
+from ._steps import (_expand, loss_and_grad, random_in_ball,
+                     steepest_direction)
 
 __all__ = ["FGSMAttack", "PGDAttack"]
 
@@ -189,16 +191,10 @@ class PGDAttack(Attack):
         if eps == 0 or X.shape[0] == 0:
             return self._clamp(X.clone())
         y, loss_fn, classify = self._targets(module, X, y, loss_fn)
-        n_runs = self.n_restarts if self.random_start else 1
-        if n_runs == 1:
+        if self._n_runs() == 1:
             return self._run(module, X, y, loss_fn, classify, generator)
-
-        def run(rows):
-            return self._run(module, X[rows], y[rows], loss_fn, classify,
-                             generator)
-
-        return worst_of_runs(module, X, y, classify, [run] * n_runs,
-                             criterion=loss_fn)
+        return self._restarted(module, X, y, loss_fn, classify, generator,
+                               criterion=loss_fn)
 
     perturb.__doc__ = Attack.perturb.__doc__
 

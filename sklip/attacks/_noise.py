@@ -10,7 +10,8 @@ al., ICLR 2018) accuracy; this attack supplies that column.
 import torch
 
 from .._validation import check_real
-from ._base import Attack, check_attack_random_state, check_clamp
+from ._base import Attack
+from ._checks import check_attack_random_state, check_clamp
 
 __all__ = ["NoiseAttack"]
 

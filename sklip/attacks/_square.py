@@ -24,9 +24,10 @@ import numpy as np
 import torch
 
 from .._validation import check_int, check_real
-from ._base import (Attack, _expand, check_attack_random_state, check_clamp,
-                    check_norm, worst_of_runs)
+from ._base import Attack
+from ._checks import check_attack_random_state, check_clamp, check_norm
 from ._losses import check_loss, margin_loss, squared_error_loss
+from ._runs import worst_of_runs
 
 __all__ = ["SquareAttack"]
 

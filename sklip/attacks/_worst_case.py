@@ -27,9 +27,10 @@ from sklearn.base import clone
 
 from .._validation import check_int, check_real
 from ._apgd import APGDAttack
-from ._base import (Attack, check_attack_random_state, check_clamp,
-                    check_norm, iter_worst_of_runs)
+from ._base import Attack
+from ._checks import check_attack_random_state, check_clamp, check_norm
 from ._gradient import PGDAttack
+from ._runs import iter_worst_of_runs
 from ._square import SquareAttack
 
 __all__ = ["WorstCaseAttack", "default_worst_case_attacks"]

@@ -6,8 +6,6 @@ bound. The pair search is the one CLIP trains with (Bungert et al., SSVM
 2021): pairs seeded from data climb ``q`` by adaptive gradient ascent.
 """
 
-import copy
-
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
@@ -15,21 +13,13 @@ from skorch.utils import is_dataset
 
 from .._validation import (check_choice, check_int, input_tensor,
                            resolve_model)
-from ..regularizers._ascent import ascend_pairs, keep_apart
-from ..regularizers._pairs import data_scale, seed_pairs
+from ..functional._bounds import pair_search_bound
 from ._eval import evaluating, floating_dtype, jacobian_spectral_norms
 
 __all__ = ["LOWER_BOUND_METHODS", "lipschitz_lower_bound"]
 
 #: Values of ``method`` accepted by :func:`lipschitz_lower_bound`.
 LOWER_BOUND_METHODS = ("pairs", "jacobian", "both")
-
-# Pairs ascended together; bounds the memory of one forward/backward pass.
-_PAIR_CHUNK = 1024
-# Initial step length of every pair, relative to the data's spread.
-_RELATIVE_STEP = 0.1
-# Closest two points of a pair may come, relative to the data's spread.
-_RELATIVE_MIN_DISTANCE = 1e-6
 
 
 def lipschitz_lower_bound(model, X, *, method="pairs", n_pairs=256,
@@ -97,7 +87,8 @@ def lipschitz_lower_bound(model, X, *, method="pairs", n_pairs=256,
     with evaluating(module):
         if method in ("pairs", "both"):
             generator = _generator(random_state, device)
-            bounds.append(_pair_bound(module, X, n_pairs, n_iter, generator))
+            bounds.append(pair_search_bound(module, X, n_pairs, n_iter,
+                                                generator))
         if method in ("jacobian", "both"):
             bounds.append(float(jacobian_spectral_norms(module, X).max()))
     return max(bounds)
@@ -116,33 +107,3 @@ def _generator(random_state, device):
     # A private generator keeps the caller's global torch state untouched.
     seed = int(check_random_state(random_state).randint(2 ** 31 - 1))
     return torch.Generator(device=device).manual_seed(seed)
-
-
-def _pair_bound(module, X, n_pairs, n_iter, generator):
-    # The ascent shrinks a pair onto the steepest region near it, until the
-    # quotient measures rounding error rather than the network and a
-    # "bound" above Lip(f) results. Float64 (on a copy, leaving the caller's
-    # module alone) and a floor on the pair distance keep it meaningful.
-    module = copy.deepcopy(module).double().eval()
-    X = X.double()
-    scale = float(data_scale(X))
-    project = keep_apart(_RELATIVE_MIN_DISTANCE * scale)
-    # Pairs of distinct data points probe the slope between data; pairs of a
-    # point and a close copy probe the local slope, which is often larger.
-    n_local = n_pairs // 2
-    u1, v1 = seed_pairs(X, n_pairs - n_local, "plain", generator=generator)
-    u2, v2 = seed_pairs(X, n_local, "partial_random", generator=generator)
-    u, v = torch.cat([u1, u2]), torch.cat([v1, v2])
-    step = _RELATIVE_STEP * scale
-    best = 0.0
-    for start in range(0, n_pairs, _PAIR_CHUNK):
-        stop = start + _PAIR_CHUNK
-        steps = torch.full((u[start:stop].shape[0],), step, device=X.device,
-                           dtype=X.dtype)
-        _, _, q, _ = ascend_pairs(module, u[start:stop], v[start:stop],
-                                  steps, n_iter=n_iter, project=project)
-        # A pair whose quotient diverged (NaN) carries no information.
-        q = q[torch.isfinite(q)]
-        if q.numel():
-            best = max(best, float(q.max()))
-    return best

@@ -19,11 +19,12 @@ APGD, margin PGD and Square (Croce & Hein, ICML 2020), the figure to trust.
 
 from ._robustness import (adversarial_accuracy, adversarial_error,
                           adversarial_mse, attack_breakdown, robustness_curve)
+from ._accuracy_scorers import (fgsm_accuracy_scorer, noise_accuracy_scorer,
+                                pgd_accuracy_scorer,
+                                worst_case_accuracy_scorer)
 from ._scorers import (LipschitzScorer, RobustnessScorer,
-                       adversarial_neg_mse_scorer, fgsm_accuracy_scorer,
-                       lipschitz_scorer, make_robustness_scorer,
-                       noise_accuracy_scorer, pgd_accuracy_scorer,
-                       worst_case_accuracy_scorer)
+                       adversarial_neg_mse_scorer, lipschitz_scorer,
+                       make_robustness_scorer)
 from ._training import RobustnessScoring
 
 __all__ = [

@@ -72,9 +72,8 @@ def adversarial_accuracy(estimator, X, y, attack, *, sample_weight=None,
     True
     """
     _check_estimator(estimator, "classifier", "adversarial_accuracy")
-    X_adv = get_attack(attack).generate(estimator, X, y, batch_size=batch_size)
-    return float(accuracy_score(y, estimator.predict(X_adv),
-                                sample_weight=sample_weight))
+    return _score_attacked(accuracy_score, estimator, X, y, attack,
+                           sample_weight, batch_size)
 
 
 def adversarial_error(estimator, X, y, attack, *, sample_weight=None,
@@ -124,9 +123,16 @@ def adversarial_mse(estimator, X, y, attack, *, sample_weight=None,
     float
     """
     _check_estimator(estimator, "regressor", "adversarial_mse")
+    return _score_attacked(mean_squared_error, estimator, X, y, attack,
+                           sample_weight, batch_size)
+
+
+def _score_attacked(metric, estimator, X, y, attack, sample_weight,
+                    batch_size):
+    """``metric(y, prediction)`` on the inputs attacked by ``attack``."""
     X_adv = get_attack(attack).generate(estimator, X, y, batch_size=batch_size)
-    return float(mean_squared_error(y, estimator.predict(X_adv),
-                                    sample_weight=sample_weight))
+    return float(metric(y, estimator.predict(X_adv),
+                        sample_weight=sample_weight))
 
 
 def robustness_curve(estimator, X, y, attack="pgd",

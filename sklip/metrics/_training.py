@@ -20,7 +20,7 @@ from skorch.utils import to_device
 
 from .._validation import input_tensor, resolve_model, target_tensor
 from ..attacks import get_attack, squared_error_loss
-from ..attacks._base import make_generator
+from ..attacks._checks import make_generator
 
 __all__ = ["RobustnessScoring"]
 

@@ -12,12 +12,15 @@ name       penalty ``R(f)``
 
 ``adversarial`` (a baseline, "ADV FGSM" in the slides' Table 1) mixes the
 clean loss with the loss on FGSM or PGD examples of radius ε.
+
+A regulariser sees the module, the batch and a :class:`TrainingContext`;
+the stateless maths it uses is in :mod:`sklip.functional`.
 """
 
 from ._adversarial import AdversarialRegularizer
 from ._base import NoRegularizer, Regularizer
 from ._clip import CLIPRegularizer, SumLipRegularizer
-from ._ascent import difference_quotients
+from ._context import TrainingContext
 from ._pairs import PairSearch
 from ._ptv import PTVRegularizer
 from ._registry import REGULARIZERS, get_regularizer, regularizer_names
@@ -31,8 +34,8 @@ __all__ = [
     "TVRegularizer",
     "PTVRegularizer",
     "AdversarialRegularizer",
+    "TrainingContext",
     "PairSearch",
-    "difference_quotients",
     "REGULARIZERS",
     "get_regularizer",
     "regularizer_names",

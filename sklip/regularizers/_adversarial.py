@@ -28,8 +28,8 @@ class AdversarialRegularizer(Regularizer):
     forward pass. The penalty is the training criterion on ``X_adv`` and the
     objective is ``(1 − ratio) · loss(X) + ratio · loss(X_adv)``.
 
-    The radius is the estimator's ``epsilon`` (``epsilon_`` during
-    training, so an ε schedule applies). ``reg_lambda`` does not weight the
+    The radius is the context's ``epsilon``: the estimator's ``epsilon``
+    after its ε schedule. ``reg_lambda`` does not weight the
     penalty: it only switches adversarial training on (λ > 0) or off
     (λ = 0), which is what the warm-up needs — with ``warm_up=True`` the
     network trains on clean data until the training accuracy reaches
@@ -87,14 +87,13 @@ class AdversarialRegularizer(Regularizer):
         self.clamp = clamp
 
     def validate(self):
-        prefix = "regularizer__"
-        check_choice(self.attack, prefix + "attack", ["fgsm", "pgd"])
-        check_norm(self.norm, prefix + "norm")
-        check_real(self.ratio, prefix + "ratio", min_val=0, max_val=1)
-        check_int(self.n_iter, prefix + "n_iter", min_val=1)
-        check_real(self.step_size, prefix + "step_size", min_val=0,
+        check_choice(self.attack, "attack", ["fgsm", "pgd"])
+        check_norm(self.norm, "norm")
+        check_real(self.ratio, "ratio", min_val=0, max_val=1)
+        check_int(self.n_iter, "n_iter", min_val=1)
+        check_real(self.step_size, "step_size", min_val=0,
                    include_boundaries="neither", allow_none=True)
-        check_clamp(self.clamp, prefix + "clamp")
+        check_clamp(self.clamp, "clamp")
 
     def _attack(self, eps):
         if self.attack == "fgsm":
@@ -105,17 +104,15 @@ class AdversarialRegularizer(Regularizer):
                          step_size=self.step_size, random_start=True,
                          early_stop=False, clamp=self.clamp)
 
-    def terms(self, net, X, y):
-        module = net.module_
-        eps = getattr(net, "epsilon_", None)
-        if eps is None:  # the ε schedule callback was switched off
-            eps = net._resolved_epsilon()
+    def terms(self, module, X, y, context):
+        owner = type(self).__name__
+        eps = context.require_epsilon(owner)
+        loss = context.require_loss(owner)
         was_training = module.training
         module.eval()
         try:
-            # torch's global random state: the estimator seeds it, so the
-            # PGD random starts are reproducible with random_state.
-            X_adv = self._attack(float(eps)).perturb(module, X, y)
+            X_adv = self._attack(eps).perturb(module, X, y,
+                                              generator=context.generator)
         finally:
             module.train(was_training)
         n = X.shape[0]
@@ -123,7 +120,7 @@ class AdversarialRegularizer(Regularizer):
         # clean outputs come out of the same graph as the penalty.
         outputs = module(torch.cat([X, X_adv]))
         y_pred = outputs[:n]
-        penalty = net.get_loss(outputs[n:], y, X=X_adv, training=True)
+        penalty = loss(outputs[n:], y)
         return y_pred, penalty
 
     def combine(self, loss, penalty, reg_lambda):

@@ -2,15 +2,19 @@
 
 Training minimises ``mean_batch loss(f(x), y) + reg_lambda * R(f)``. A
 regulariser computes the clean outputs ``f(x)`` of a training batch together
-with its penalty ``R(f)`` so that it can share forward passes with them.
-Regularisers are scikit-learn style objects: their constructor only stores
-hyperparameters (reachable as ``regularizer__<name>`` from an estimator),
-and state learned while training ends in ``_``.
+with its penalty ``R(f)`` so that it can share forward passes with them. It
+sees the module, the batch and a :class:`~sklip.regularizers.TrainingContext`,
+never the estimator. Regularisers are scikit-learn style objects: their
+constructor only stores hyperparameters (reachable as ``regularizer__<name>``
+from an estimator), and state learned while training ends in ``_``.
 """
+
+import re
+from contextlib import contextmanager
 
 from sklearn.base import BaseEstimator
 
-__all__ = ["Regularizer", "NoRegularizer"]
+__all__ = ["Regularizer", "NoRegularizer", "prefixed_errors"]
 
 
 class Regularizer(BaseEstimator):
@@ -18,24 +22,32 @@ class Regularizer(BaseEstimator):
 
     Subclasses override :meth:`terms`. Hyperparameters are constructor
     arguments stored unchanged; :meth:`validate` checks them before any
-    training and raises errors that name the offending parameter.
+    training and raises errors that name the offending parameter by its own
+    name (an estimator adds its ``regularizer__`` prefix).
 
     Attributes
     ----------
     name : str
         The registry name of the regulariser (class attribute).
     uses_epsilon : bool
-        Whether the penalty depends on the estimator's radius ``epsilon``.
+        Whether the penalty depends on the radius ε; estimators refuse an
+        ``epsilon`` or ``epsilon_decay`` for a regulariser that ignores it.
     default_lambda : float
         The estimator's λ when ``reg_lambda="auto"``: for each regulariser
         the value that gave the best worst-case accuracy (L2 ε = 2, see
         :class:`sklip.attacks.WorstCaseAttack`) at a clean accuracy of at
         least 95 % on MNIST in ``benchmarks/search_defaults.py``.
+    default_epsilon : float or None
+        The radius used when the estimator's ``epsilon`` is ``None``.
+    default_epsilon_decay : float
+        The ε decay used when the estimator's ``epsilon_decay`` is "auto".
     """
 
     name = None
     uses_epsilon = False
     default_lambda = 0.1
+    default_epsilon = None
+    default_epsilon_decay = 1.0
 
     def validate(self):
         """Check the hyperparameters; raise ``ValueError``/``TypeError``."""
@@ -43,28 +55,29 @@ class Regularizer(BaseEstimator):
     def reset(self):
         """Forget state from an earlier fit (called when training starts)."""
 
-    def terms(self, net, X, y):
+    def terms(self, module, X, y, context):
         """Clean outputs and penalty of one training batch.
 
         Parameters
         ----------
-        net : sklip estimator
-            The estimator being trained; gives ``module_``, ``criterion_``
-            and ``epsilon_``. Random draws use torch's global generator,
-            which the estimator seeds from its ``random_state``.
+        module : torch.nn.Module
+            The network being trained, in training mode.
         X : torch.Tensor
             Input batch, on the training device.
         y : torch.Tensor
             Target batch, on the training device.
+        context : TrainingContext
+            The radius, the training loss and the random generator of the
+            step.
 
         Returns
         -------
         y_pred : torch.Tensor
-            ``module_(X)``, in the autograd graph.
+            ``module(X)``, in the autograd graph.
         penalty : torch.Tensor or None
             Scalar ``R(f)`` in the graph, or ``None`` for no penalty.
         """
-        return net.module_(X), None
+        return module(X), None
 
     def combine(self, loss, penalty, reg_lambda):
         """Training objective from the data loss and the penalty.
@@ -73,16 +86,6 @@ class Regularizer(BaseEstimator):
         overrides it to mix clean and adversarial losses.
         """
         return loss + reg_lambda * penalty
-
-    def statistics(self):
-        """Diagnostics of the last step for the training history.
-
-        Returns
-        -------
-        dict
-            Scalars (floats or 0-d tensors) keyed by history name.
-        """
-        return {}
 
 
 class NoRegularizer(Regularizer):
@@ -98,3 +101,29 @@ class NoRegularizer(Regularizer):
     name = "none"
     default_lambda = 0.0
 
+
+@contextmanager
+def prefixed_errors(prefix, names):
+    """Re-raise a validation error about one of ``names`` with ``prefix``.
+
+    A regulariser's messages start with its own parameter name
+    (``n_pairs must be ...``); seen from an estimator that parameter is
+    ``regularizer__n_pairs``, and the message should say so.
+
+    Parameters
+    ----------
+    prefix : str
+        E.g. ``"regularizer__"``.
+    names : iterable of str
+        The parameter names to prefix.
+    """
+    try:
+        yield
+    except (TypeError, ValueError) as exc:
+        message = str(exc)
+        pattern = "|".join(re.escape(name) for name in sorted(names,
+                                                               key=len,
+                                                               reverse=True))
+        if pattern and re.match(rf"(?:{pattern})\b", message):
+            raise type(exc)(prefix + message) from exc
+        raise

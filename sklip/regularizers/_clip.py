@@ -12,9 +12,11 @@ The pairs persist from step to step (see :class:`~._pairs.PairSearch`).
 import torch
 
 from .._validation import check_choice, check_int, check_real
+from ..functional._quotients import (_quotients_from_outputs,
+                                     _squared_quotients, _value)
+from ..functional._seeding import PAIR_INITS
 from ._base import Regularizer
-from ._ascent import _quotients_from_outputs, _squared_quotients, _value
-from ._pairs import PAIR_INITS, STEP_RULES, PairSearch
+from ._pairs import STEP_RULES, PairSearch
 
 __all__ = ["CLIPRegularizer", "SumLipRegularizer"]
 
@@ -35,20 +37,18 @@ class _PairRegularizer(Regularizer):
         self.noise_scale = noise_scale
 
     def validate(self):
-        prefix = "regularizer__"
-        check_int(self.n_pairs, prefix + "n_pairs", min_val=1)
-        check_choice(self.init, prefix + "init", PAIR_INITS)
-        check_int(self.n_iter, prefix + "n_iter", min_val=0)
-        check_real(self.step_size, prefix + "step_size", min_val=0,
+        check_int(self.n_pairs, "n_pairs", min_val=1)
+        check_choice(self.init, "init", PAIR_INITS)
+        check_int(self.n_iter, "n_iter", min_val=0)
+        check_real(self.step_size, "step_size", min_val=0,
                    include_boundaries="neither")
-        check_real(self.step_factor, prefix + "step_factor", min_val=1,
+        check_real(self.step_factor, "step_factor", min_val=1,
                    include_boundaries="neither")
-        check_choice(self.step_rule, prefix + "step_rule", STEP_RULES)
-        check_int(self.reset_every, prefix + "reset_every", min_val=1,
-                  allow_none=True)
-        check_real(self.reg_max, prefix + "reg_max", min_val=0,
+        check_choice(self.step_rule, "step_rule", STEP_RULES)
+        check_int(self.reset_every, "reset_every", min_val=1, allow_none=True)
+        check_real(self.reg_max, "reg_max", min_val=0,
                    include_boundaries="neither", allow_none=True)
-        check_real(self.noise_scale, prefix + "noise_scale", min_val=0,
+        check_real(self.noise_scale, "noise_scale", min_val=0,
                    include_boundaries="neither")
 
     def reset(self):
@@ -56,7 +56,6 @@ class _PairRegularizer(Regularizer):
             self.n_pairs, init=self.init, n_iter=self.n_iter,
             step_size=self.step_size, step_factor=self.step_factor,
             reset_every=self.reset_every, noise_scale=self.noise_scale)
-        self.last_penalty_ = None
 
     def _choose(self, pairs, q2):
         """The pairs that enter the penalty, stacked as ``[u; v]``."""
@@ -78,12 +77,11 @@ class _PairRegularizer(Regularizer):
         """
         raise NotImplementedError
 
-    def terms(self, net, X, y):
+    def terms(self, module, X, y, context):
         if getattr(self, "search_", None) is None:
             self.reset()
-        module = net.module_
         search = self.search_
-        search.prepare(X.detach())
+        search.prepare(X.detach(), context.generator)
         if self.step_rule == "accept":
             pairs, q2 = search.ascend(module)
         else:
@@ -98,14 +96,7 @@ class _PairRegularizer(Regularizer):
             # (kept as a tensor so no host synchronisation is needed).
             penalty = torch.where(penalty > self.reg_max,
                                   torch.zeros_like(penalty), penalty)
-        self.last_penalty_ = penalty.detach()
         return out[:n], penalty
-
-    def statistics(self):
-        search = getattr(self, "search_", None)
-        if search is None or search.quotients is None:
-            return {}
-        return {"pair_quotient_max": search.quotients.max()}
 
 
 class CLIPRegularizer(_PairRegularizer):

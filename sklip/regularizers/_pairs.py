@@ -4,95 +4,24 @@ Computing ``Lip(f)`` is NP-hard (Scaman & Virmaux, NeurIPS 2018), so CLIP
 (Bungert et al., *CLIP: Cheap Lipschitz Training of Neural Networks*, SSVM
 2021) keeps a finite set of pairs ``X_lip``, seeded from training data, and
 pushes every pair uphill on the difference quotient by gradient ascent
-(:mod:`._ascent`) from one training step to the next. Each pair has its own
-step size ``tau``, adapted by one of two rules (:class:`PairSearch`): the
-reference's, which undoes a step that did not raise ``q``, or a sign rule
-that needs no evaluation beyond the gradient. The same search serves the
-``clip`` and ``sumlip`` regularisers and the empirical lower bound of
-:mod:`sklip.lipschitz`.
+(:mod:`sklip.functional`) from one training step to the next. Each pair has
+its own step size ``tau``, adapted by one of two rules
+(:class:`PairSearch`): the reference's, which undoes a step that did not
+raise ``q``, or a sign rule that needs no evaluation beyond the gradient.
 """
 
 import torch
 
-from ._ascent import (_MIN_DISTANCE, _apart, _ascend_stacked, _expand,
-                      _halves, _step, _value_and_grad)
+from ..functional._quotients import (_apart, _ascend_stacked, _halves, _step,
+                                     _value_and_grad)
+from ..functional._seeding import data_scale, seed_pairs
 
-__all__ = ["PAIR_INITS", "STEP_RULES", "seed_pairs", "data_scale",
-           "PairSearch"]
-
-#: Ways to seed the pairs from data (SPEC §2).
-PAIR_INITS = ("plain", "partial_random", "noise")
+__all__ = ["STEP_RULES", "PairSearch"]
 
 # Pairs are kept at least this fraction of the data's spread apart. Left
 # alone, the ascent pushes the two points together until the quotient
 # measures float32 rounding of f rather than its slope.
 RELATIVE_MIN_DISTANCE = 1e-3
-
-
-def seed_pairs(X, n_pairs, init="plain", noise_scale=0.1, generator=None):
-    """Draw ``n_pairs`` starting pairs from the data ``X``.
-
-    Parameters
-    ----------
-    X : torch.Tensor of shape ``(n, *input_shape)``
-        Data to seed from (a training batch).
-    n_pairs : int
-        Number of pairs.
-    init : {"plain", "partial_random", "noise"}, default="plain"
-        ``"plain"`` pairs two different data points; ``"partial_random"``
-        pairs a data point with a copy moved by Gaussian noise of standard
-        deviation ``noise_scale`` times the data's standard deviation;
-        ``"noise"`` draws both points from a Gaussian with the data's
-        per-feature mean and standard deviation.
-    noise_scale : float, default=0.1
-        Relative noise level of ``"partial_random"``.
-    generator : torch.Generator or None
-        Source of randomness (on ``X``'s device).
-
-    Returns
-    -------
-    u, v : torch.Tensor of shape ``(n_pairs, *input_shape)``
-    """
-    if init not in PAIR_INITS:
-        raise ValueError(
-            f"pair init must be one of {list(PAIR_INITS)}, got {init!r}.")
-    n = X.shape[0]
-    device = X.device
-
-    def randint(size):
-        return torch.randint(n, (size,), device=device, generator=generator)
-
-    def randn(like):
-        return torch.randn(like.shape, device=device, dtype=like.dtype,
-                           generator=generator)
-
-    if init == "noise":
-        mean = X.mean(0, keepdim=True)
-        std = X.std(0, keepdim=True) if n > 1 else torch.ones_like(mean)
-        u = mean + std * randn(X[:1].expand(n_pairs, *X.shape[1:]))
-        v = mean + std * randn(u)
-        return u, v
-    first = randint(n_pairs)
-    if init == "plain" and n > 1:
-        # Offsetting the second index by 1..n-1 never pairs a point with itself.
-        offset = 1 + torch.randint(n - 1, (n_pairs,), device=device,
-                                   generator=generator)
-        u, v = X[first], X[(first + offset) % n]
-    else:
-        u = X[first]
-        v = u + noise_scale * data_scale(X) * randn(u)
-    # Identical points (duplicated rows) have no quotient: nudge them apart.
-    same = (u - v).flatten(1).norm(dim=1) <= _MIN_DISTANCE
-    if bool(same.any()):
-        v = torch.where(_expand(same, v),
-                        v + noise_scale * data_scale(X) * randn(v), v)
-    return u, v
-
-
-def data_scale(X):
-    """Overall spread of the data (standard deviation of all entries)."""
-    scale = X.std() if X.numel() > 1 else X.abs().max()
-    return scale if float(scale) > 0 else torch.ones((), device=X.device)
 
 
 #: How a pair's step size adapts (see :class:`PairSearch`).
@@ -110,8 +39,8 @@ class PairSearch:
       quotients again; a step that raised ``q`` is kept and multiplies
       ``tau`` by ``step_factor``, one that did not is undone and divides
       it. The test costs a forward pass of all pairs per training step.
-    - ``"sign"`` (:meth:`climb`, :meth:`climb_tracked`): every step is kept; ``tau`` grows when the new gradient
-      still points the way of the last one (the pair is still climbing) and
+    - ``"sign"`` (:meth:`climb`, :meth:`climb_tracked`): every step is
+      kept; ``tau`` grows when the new gradient still points the way of the last one (the pair is still climbing) and
       shrinks when it turns back (the pair stepped over a ridge of ``q``),
       as in Rprop (Riedmiller & Braun, 1993). It needs no evaluation beyond
       the gradient, which the regularisers take from passes they make
@@ -304,3 +233,22 @@ class PairSearch:
             return False
         self.climb(tracked.grad)
         return True
+
+    def __getstate__(self):
+        # The pending ascent direction lives in the ``grad`` of a leaf
+        # tensor, which pickle and deepcopy drop: carry it explicitly so
+        # that a copy continues training exactly like the original.
+        state = dict(self.__dict__)
+        tracked = state.pop("_tracked")
+        state["_tracked_state"] = (None if tracked is None else
+                                   (tracked.detach(), tracked.grad))
+        return state
+
+    def __setstate__(self, state):
+        tracked = state.pop("_tracked_state", None)
+        self.__dict__.update(state)
+        self._tracked = None
+        if tracked is not None:
+            values, grad = tracked
+            self._tracked = values.detach().requires_grad_(True)
+            self._tracked.grad = grad

@@ -21,62 +21,20 @@ import numpy as np
 import torch
 
 from .._validation import check_int, check_real
+from ..functional._quotients import (_ascend_stacked, _climb_stacked,
+                                     _quotients_from_outputs)
+from ..functional._sphere import _norms, project_to_sphere, sphere_points
 from ._base import Regularizer
-from ._ascent import (_ascend_stacked, _climb_stacked,
-                     _quotients_from_outputs)
 
-__all__ = ["PTVRegularizer", "sphere_points", "project_to_sphere"]
-
-
-def _norms(delta):
-    # One norm per sample over all input dimensions, shaped to broadcast.
-    norms = delta.flatten(1).norm(dim=1)
-    return norms.view(-1, *([1] * (delta.dim() - 1)))
-
-
-def project_to_sphere(points, anchors, radius):
-    """Project every point onto the sphere of ``radius`` around its anchor.
-
-    Parameters
-    ----------
-    points, anchors : torch.Tensor of shape (n, *input_shape)
-    radius : float
-
-    Returns
-    -------
-    torch.Tensor of shape (n, *input_shape)
-        ``anchor + radius * (point - anchor) / ||point - anchor||``. A point
-        at its anchor has no direction and stays where it is.
-    """
-    delta = points - anchors
-    norms = _norms(delta).clamp_min(torch.finfo(delta.dtype).tiny)
-    return anchors + radius * delta / norms
-
-
-def sphere_points(anchors, radius):
-    """One uniformly random point on the sphere of ``radius`` per anchor.
-
-    Parameters
-    ----------
-    anchors : torch.Tensor of shape (n, *input_shape)
-    radius : float
-
-    Returns
-    -------
-    torch.Tensor of shape (n, *input_shape)
-    """
-    # A normalised Gaussian is uniform on the sphere; it draws from torch's
-    # global generator, which the estimator seeds from ``random_state``.
-    direction = torch.randn_like(anchors)
-    return anchors + radius * direction / _norms(direction).clamp_min(
-        torch.finfo(direction.dtype).tiny)
+__all__ = ["PTVRegularizer"]
 
 
 class PTVRegularizer(Regularizer):
     """pTV: the mean difference quotient of pairs on the ε-spheres of a batch.
 
     For each training batch, every point ``x`` anchors one pair started at
-    two random points of the sphere of radius ``net.epsilon_`` around ``x``;
+    two random points of the sphere of radius ε (the context's ``epsilon``,
+    which the estimator sets from its ε schedule) around ``x``;
     the pair takes ``n_iter`` gradient-ascent steps on the squared
     difference quotient, each followed by the projection of both points
     back onto the sphere, and the penalty is the mean quotient over the
@@ -131,18 +89,6 @@ class PTVRegularizer(Regularizer):
         slides' decay 0.9 the floor is reached after about 65 epochs.
         0 disables the floor.
 
-    Attributes
-    ----------
-    last_pairs_ : tuple of torch.Tensor or None
-        ``(x1, x2)``, the pairs of the last training step (detached), each of
-        shape ``(n_anchors, *input_shape)``.
-    last_anchors_ : torch.Tensor or None
-        The points of the batch that anchored them.
-    last_epsilon_ : float or None
-        The radius of the last training step (ε after the floor).
-    last_quotients_ : torch.Tensor or None
-        The pairs' difference quotients (detached).
-
     Examples
     --------
     >>> from sklip import LipschitzClassifier
@@ -178,18 +124,17 @@ class PTVRegularizer(Regularizer):
         self.n_anchors = n_anchors
 
     def validate(self):
-        prefix = "regularizer__"
-        check_int(self.n_iter, prefix + "n_iter", min_val=0)
-        check_real(self.step_size, prefix + "step_size", min_val=0,
+        check_int(self.n_iter, "n_iter", min_val=0)
+        check_real(self.step_size, "step_size", min_val=0,
                    include_boundaries="neither")
-        check_real(self.step_factor, prefix + "step_factor", min_val=1,
+        check_real(self.step_factor, "step_factor", min_val=1,
                    include_boundaries="neither", allow_none=True)
-        check_real(self.min_epsilon, prefix + "min_epsilon", min_val=0)
+        check_real(self.min_epsilon, "min_epsilon", min_val=0)
         if isinstance(self.n_anchors, (float, np.floating)):
-            check_real(self.n_anchors, prefix + "n_anchors", min_val=0,
-                       max_val=1, include_boundaries="right")
+            check_real(self.n_anchors, "n_anchors", min_val=0, max_val=1,
+                       include_boundaries="right")
         else:
-            check_int(self.n_anchors, prefix + "n_anchors", min_val=1,
+            check_int(self.n_anchors, "n_anchors", min_val=1,
                       allow_none=True)
 
     def _anchor_count(self, n):
@@ -200,17 +145,16 @@ class PTVRegularizer(Regularizer):
             return max(1, int(round(float(self.n_anchors) * n)))
         return min(int(self.n_anchors), n)
 
-    def reset(self):
-        self.last_pairs_ = None
-        self.last_anchors_ = None
-        self.last_epsilon_ = None
-        self.last_quotients_ = None
+    def radius(self, epsilon):
+        """The radius used for an estimator radius ``epsilon`` (floored at
+        ``min_epsilon``)."""
+        return max(float(epsilon), float(self.min_epsilon))
 
-    def _start_pairs(self, anchors, radius):
+    def _start_pairs(self, anchors, radius, generator):
         """Random starting pairs, stacked as ``[x1; x2]`` around
         ``[anchors; anchors]``."""
         k = anchors.shape[0] // 2
-        pairs = sphere_points(anchors, radius)
+        pairs = sphere_points(anchors, radius, generator)
         if anchors[0].numel() > 1:
             return pairs
         # The sphere of a 1-D input is two points, so the two draws coincide
@@ -222,15 +166,14 @@ class PTVRegularizer(Regularizer):
         x2 = torch.where(same, 2 * anchors[:k] - x1, x2)
         return torch.cat([x1, x2])
 
-    def terms(self, net, X, y):
-        module = net.module_
-        radius = max(float(net.epsilon_), float(self.min_epsilon))
+    def terms(self, module, X, y, context):
+        radius = self.radius(context.require_epsilon(type(self).__name__))
         n = X.shape[0]
         # Training batches are shuffled, so their first points are a random
         # sample of the data: no index draw or gather needed.
         k = self._anchor_count(n)
         anchors = X.detach()[:k].repeat(2, *([1] * (X.dim() - 1)))
-        pairs = self._start_pairs(anchors, radius)
+        pairs = self._start_pairs(anchors, radius, context.generator)
         if self.n_iter > 0:
             steps = torch.full((k,), self.step_size * radius,
                                device=X.device, dtype=X.dtype)
@@ -249,14 +192,4 @@ class PTVRegularizer(Regularizer):
         out = module(torch.cat([X, pairs]))
         x1, x2 = pairs[:k], pairs[k:]
         q = _quotients_from_outputs(out[n:n + k], out[n + k:], x1, x2)
-        self.last_pairs_ = (x1, x2)
-        self.last_anchors_ = anchors[:k]
-        self.last_epsilon_ = radius
-        self.last_quotients_ = q.detach()
         return out[:n], q.mean()
-
-    def statistics(self):
-        q = getattr(self, "last_quotients_", None)
-        if q is None:
-            return {}
-        return {"pair_quotient_max": q.max()}

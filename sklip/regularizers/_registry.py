@@ -68,7 +68,7 @@ def get_regularizer(regularizer, **params):
     unknown = sorted(set(params) - set(reg.get_params()))
     if unknown:
         raise ValueError(
-            f"regularizer__{unknown[0]} is not a parameter of "
+            f"{unknown[0]} is not a parameter of "
             f"{type(reg).__name__}; valid ones: "
             f"{sorted(reg.get_params())}.")
     return reg.set_params(**params)

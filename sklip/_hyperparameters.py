@@ -1,0 +1,143 @@
+"""Hyperparameter checks of the sklip estimators, run before any training.
+
+skorch replaces scikit-learn's ``_validate_params``, so the estimators check
+their own parameters in ``fit`` (and ``initialize``), with messages that
+name the parameter and what was expected.
+"""
+
+import numpy as np
+import torch
+
+from ._validation import check_choice, check_int, check_real
+from .modules import ACTIVATIONS
+from .optim import resolve_optimizer
+from .regularizers import REGULARIZERS, get_regularizer
+from .regularizers._base import prefixed_errors
+
+__all__ = ["HyperparameterChecks"]
+
+_REG_PREFIX = "regularizer__"
+
+
+class HyperparameterChecks:
+    """Hyperparameter validation of :class:`~sklip._base.LipschitzNet`
+    (a mixin)."""
+
+    def _validate_hyperparameters(self):
+        """Check every sklip hyperparameter; return the regulariser."""
+        self._check_lambda_params()
+        regularizer = self._build_regularizer()
+        self._check_epsilon_params(regularizer)
+        sizes = self.hidden_layer_sizes
+        if not isinstance(sizes, (tuple, list)) or not all(
+                isinstance(s, (int, np.integer)) and not isinstance(s, bool)
+                and s > 0 for s in sizes):
+            raise ValueError(
+                "hidden_layer_sizes must be a tuple of positive ints, got "
+                f"{sizes!r}.")
+        check_choice(self.activation, "activation", sorted(ACTIVATIONS))
+        resolve_optimizer(self.optimizer)
+        check_real(self.lr, "lr", min_val=0, include_boundaries="neither")
+        check_int(self.max_epochs, "max_epochs", min_val=0)
+        check_int(self.batch_size, "batch_size", min_val=-1)
+        if self.batch_size == 0:
+            raise ValueError("batch_size must be positive or -1 (whole data "
+                             "set), got 0.")
+        self._check_module_param()
+        self._validate_device()
+        return regularizer
+
+    def _check_lambda_params(self):
+        if not (isinstance(self.reg_lambda, str) and self.reg_lambda == "auto"):
+            check_real(self.reg_lambda, "reg_lambda", min_val=0)
+        check_real(self.target_accuracy, "target_accuracy", max_val=1,
+                   allow_none=True)
+        if not isinstance(self.warm_up, (bool, np.bool_)):
+            raise TypeError(f"warm_up must be a bool, got {self.warm_up!r}.")
+        if self.warm_up and self.target_accuracy is None:
+            raise ValueError(
+                "warm_up=True needs target_accuracy (the threshold α at "
+                "which the regulariser is switched on).")
+        check_real(self.reg_lambda_step, "reg_lambda_step", min_val=0)
+        if self.reg_lambda_step > 0 and self.target_accuracy is None:
+            raise ValueError(
+                "reg_lambda_step > 0 needs target_accuracy (the threshold α "
+                "of the discrepancy rule).")
+        check_choice(self.reg_lambda_update, "reg_lambda_update",
+                     ["batch", "epoch"])
+
+    def _check_epsilon_params(self, regularizer):
+        check_real(self.epsilon, "epsilon", min_val=0,
+                   include_boundaries="neither", allow_none=True)
+        auto_decay = (isinstance(self.epsilon_decay, str)
+                      and self.epsilon_decay == "auto")
+        if not auto_decay:
+            check_real(self.epsilon_decay, "epsilon_decay", min_val=0,
+                       max_val=1, include_boundaries="right")
+        if regularizer.uses_epsilon:
+            return
+        name = "epsilon" if self.epsilon is not None else (
+            None if auto_decay else "epsilon_decay")
+        if name is not None:
+            users = sorted(key for key, cls in REGULARIZERS.items()
+                           if cls.uses_epsilon)
+            raise ValueError(
+                f"{name}={getattr(self, name)!r} is set, but the "
+                f"{type(regularizer).__name__} uses no radius; only {users} "
+                f"do. Leave epsilon=None and epsilon_decay='auto'.")
+
+    def _check_module_param(self):
+        module = self.module
+        ok = (module is None or isinstance(module, torch.nn.Module)
+              or (isinstance(module, type)
+                  and issubclass(module, torch.nn.Module)))
+        if not ok:
+            raise TypeError(
+                "module must be None (a multilayer perceptron sized from the "
+                "data), a torch.nn.Module subclass or instance, got "
+                f"{module!r}.")
+
+    def _validate_device(self):
+        try:
+            device = torch.device(self.device)
+        except (RuntimeError, TypeError) as exc:
+            raise ValueError(
+                f"device must name a torch device such as 'cpu' or 'cuda', "
+                f"got {self.device!r}.") from exc
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                f"device={self.device!r} but CUDA is not available here; "
+                "use device='cpu'.")
+
+    def _regularizer_params(self):
+        return {key[len(_REG_PREFIX):]: value
+                for key, value in vars(self).items()
+                if key.startswith(_REG_PREFIX)}
+
+    def _build_regularizer(self):
+        """A fresh, validated regulariser from the hyperparameters."""
+        params = self._regularizer_params()
+        with prefixed_errors(_REG_PREFIX, params):
+            regularizer = get_regularizer(self.regularizer, **params)
+        with prefixed_errors(_REG_PREFIX, regularizer.get_params()):
+            regularizer.validate()
+        return regularizer
+
+    def _resolved_reg_lambda(self):
+        if isinstance(self.reg_lambda, str):  # "auto"
+            return float(self.regularizer_.default_lambda)
+        return float(self.reg_lambda)
+
+    def _resolved_epsilon(self):
+        """The starting radius, or ``None`` for a regulariser without one."""
+        regularizer = self.regularizer_
+        if not regularizer.uses_epsilon:
+            return None
+        if self.epsilon is not None:
+            return float(self.epsilon)
+        return float(regularizer.default_epsilon)
+
+    def _resolved_epsilon_decay(self):
+        if isinstance(self.epsilon_decay, str):  # "auto"
+            return float(self.regularizer_.default_epsilon_decay)
+        return float(self.epsilon_decay)
