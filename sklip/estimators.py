@@ -6,8 +6,6 @@ et al., SSVM 2021, arXiv:2103.12531; SumLip, TV and pTV: the slides in
 ``shared/reference``).
 """
 
-import inspect
-
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
@@ -17,115 +15,9 @@ from sklearn.utils.validation import column_or_1d
 
 from ._base import LipschitzNet
 from ._dataset import ClassIndexTargets, FloatTargets
+from ._docstrings import ATTRIBUTES, CLASSES_PARAMETER, parameters
 
 __all__ = ["LipschitzClassifier", "LipschitzRegressor"]
-
-_SHARED_PARAMETERS = """\
-    module : None, torch.nn.Module subclass or instance, default=None
-        The network. ``None`` builds a multilayer perceptron sized from the
-        data (:class:`sklip.modules.MLP`); a class is instantiated with the
-        ``module__<name>`` parameters; an instance is copied before training
-        so that the object passed in is never changed.
-    regularizer : str or Regularizer, default="clip"
-        ``"none"``, ``"clip"``, ``"sumlip"``, ``"tv"``, ``"ptv"``,
-        ``"adversarial"`` or a :class:`~sklip.regularizers.Regularizer`
-        object. Its own parameters
-        are reachable as ``regularizer__<name>``.
-    reg_lambda : float or "auto", default="auto"
-        Initial regularisation weight λ (≥ 0). ``"auto"`` takes the
-        regulariser's ``default_lambda``, chosen on MNIST by
-        ``benchmarks/search_defaults.py`` (the most robust under the worst
-        case of strong attacks at 95 % clean accuracy or more): clip 0.3,
-        sumlip 0.5, tv 0.5, ptv 3, adversarial 1 (which only switches it
-        on), none 0.
-    target_accuracy : float or None, default=None
-        Threshold α of the warm-up and of the discrepancy rule, compared with
-        the running training {score}. ``None`` keeps λ fixed.
-    warm_up : bool, default=False
-        Keep λ = 0 until the training {score} reaches ``target_accuracy``,
-        then switch the regulariser on with λ = ``reg_lambda``.
-    reg_lambda_step : float, default=0.0
-        dλ of the discrepancy rule: λ += dλ when the training {score} exceeds
-        α, λ = max(0, λ − dλ) otherwise. 0 disables the rule.
-    reg_lambda_update : {{"epoch", "batch"}}, default="epoch"
-        When the warm-up check and the discrepancy rule are applied.
-    epsilon : float or None, default=None
-        Initial radius ε of the regularisers that use one; ``None`` takes the
-        regulariser's default.
-    epsilon_decay : float or "auto", default="auto"
-        ε is multiplied by this factor in (0, 1] after every epoch; "auto"
-        takes the regulariser's default (1.0 unless it says otherwise).
-    hidden_layer_sizes : tuple of int, default=(100,)
-        Hidden layer widths of the default perceptron.
-    activation : str, default="relu"
-        Activation of the default perceptron (see
-        :data:`sklip.modules.ACTIVATIONS`).
-    criterion : torch loss class or instance, default=None
-        ``None`` uses {criterion}.
-    optimizer : str or torch.optim.Optimizer subclass, default="adam"
-        ``"sgdm"`` (SGD, momentum 0.9), ``"nag"`` (Nesterov), ``"adam"``, or
-        any optimiser class; its arguments as ``optimizer__<name>``.
-    lr : float, default=0.001
-        Learning rate (> 0).
-    max_epochs : int, default=50
-        Number of passes over the training data.
-    batch_size : int, default=128
-        Mini-batch size; -1 for the whole data set.
-    train_split : callable or None, default=None
-        skorch's internal validation split; ``None`` trains on all data.
-    callbacks : list or None, default=None
-        Extra skorch callbacks.
-    device : str or torch.device, default="cpu"
-        Where the network is trained and evaluated, e.g. ``"cuda"``.
-    random_state : int, RandomState or None, default=None
-        Seeds weight initialisation, shuffling and the regulariser's random
-        draws; the global torch random state is left untouched.
-    verbose : int, default=0
-        Print a line per epoch when positive.
-    warm_start : bool, default=False
-        Keep training the fitted network on the next ``fit``.
-    **kwargs
-        Prefixed skorch parameters (``module__``, ``optimizer__``,
-        ``regularizer__``, ``iterator_train__``, ``callbacks__`` ...).
-"""
-
-_SHARED_ATTRIBUTES = """\
-    module_ : torch.nn.Module
-        The trained network.
-    regularizer_ : Regularizer
-        The regulariser used for training, with its state (e.g. the pairs).
-    reg_lambda_ : float
-        λ at the end of training (after warm-up and discrepancy rule).
-    epsilon_ : float
-        The radius ε after the last epoch's decay.
-    warmed_up_ : bool
-        Whether the regulariser has been switched on.
-    history_ : skorch.History
-        Per epoch: ``train_loss``, ``train_score``, ``reg_lambda``,
-        ``penalty``, ``lipschitz`` (a pair-search lower bound), ``epsilon``,
-        ``dur``; per batch: ``train_loss`` and ``reg_lambda``.
-    n_features_in_ : int
-        Number of features (size of the second axis of ``X``).
-    input_shape_ : tuple of int
-        Shape of one input sample.
-"""
-
-
-_CLASSES_PARAMETER = """\
-    classes : array-like of shape (n_classes,) or None, default=None
-        Every class label. ``None`` takes the labels of ``y`` (arrays). A
-        Dataset needs it: its items' labels are mapped to these classes
-        one item at a time, without a pass over the data first (for a
-        Dataset yielding class indices ``0 .. k-1``, e.g. a torchvision
-        one, ``classes=range(k)``). Also lets ``y`` lack some classes.
-"""
-
-
-def _with_classes(parameters):
-    # The classifier's own parameter, after ``module`` as in its signature.
-    marker = "    regularizer : str or Regularizer"
-    return parameters.replace(marker, _CLASSES_PARAMETER + marker, 1)
-
 
 class LipschitzClassifier(ClassifierMixin, LipschitzNet):
     __doc__ = f"""Neural network classifier with Lipschitz regularisation.
@@ -136,13 +28,13 @@ class LipschitzClassifier(ClassifierMixin, LipschitzNet):
 
     Parameters
     ----------
-{_with_classes(_SHARED_PARAMETERS.format(
-    score="accuracy", criterion=":class:`torch.nn.CrossEntropyLoss`"))}
+{parameters("accuracy", ":class:`torch.nn.CrossEntropyLoss`",
+             classes=CLASSES_PARAMETER)}
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
         Class labels seen in ``fit`` (any hashable labels, e.g. strings).
-{_SHARED_ATTRIBUTES}
+{ATTRIBUTES}
     Examples
     --------
     >>> from sklearn.datasets import load_iris
@@ -153,8 +45,27 @@ class LipschitzClassifier(ClassifierMixin, LipschitzNet):
     (3,)
     """
 
-    def __init__(self, module=None, *, classes=None, **kwargs):
-        super().__init__(module, **kwargs)
+    def __init__(self, module=None, *, classes=None, regularizer="clip",
+                 reg_lambda="auto", target_accuracy=None, warm_up=False,
+                 reg_lambda_step=0.0, reg_lambda_update="epoch",
+                 epsilon=None, epsilon_decay="auto",
+                 hidden_layer_sizes=(100,), activation="relu",
+                 criterion=None, optimizer="adam", lr=0.001, max_epochs=50,
+                 batch_size=128, train_split=None, callbacks=None,
+                 device="cpu", random_state=None, verbose=0,
+                 warm_start=False, **kwargs):
+        super().__init__(
+            module, regularizer=regularizer, reg_lambda=reg_lambda,
+            target_accuracy=target_accuracy, warm_up=warm_up,
+            reg_lambda_step=reg_lambda_step,
+            reg_lambda_update=reg_lambda_update, epsilon=epsilon,
+            epsilon_decay=epsilon_decay,
+            hidden_layer_sizes=hidden_layer_sizes, activation=activation,
+            criterion=criterion, optimizer=optimizer, lr=lr,
+            max_epochs=max_epochs, batch_size=batch_size,
+            train_split=train_split, callbacks=callbacks, device=device,
+            random_state=random_state, verbose=verbose,
+            warm_start=warm_start, **kwargs)
         self.classes = classes
 
     def _default_criterion(self):
@@ -260,22 +171,6 @@ class LipschitzClassifier(ClassifierMixin, LipschitzNet):
         return self.classes_[self.forward(X).argmax(dim=1).numpy()]
 
 
-def _with_classes_signature(init):
-    """Give the classifier's ``__init__`` the full signature of the base's,
-    with ``classes`` after ``module``: scikit-learn reads parameter defaults
-    from it (e.g. to show only the changed ones), as do help() and the API
-    documentation."""
-    base = list(inspect.signature(LipschitzNet.__init__).parameters.values())
-    classes = inspect.Parameter("classes", inspect.Parameter.KEYWORD_ONLY,
-                                default=None)
-    init.__signature__ = inspect.Signature([*base[:2], classes, *base[2:]])
-    return init
-
-
-LipschitzClassifier.__init__ = _with_classes_signature(
-    LipschitzClassifier.__init__)
-
-
 def _check_classes(classes):
     """``classes`` as a sorted array of unique labels, or a ValueError."""
     array = np.asarray(list(classes) if isinstance(classes, range)
@@ -301,11 +196,10 @@ class LipschitzRegressor(RegressorMixin, LipschitzNet):
 
     Parameters
     ----------
-{_SHARED_PARAMETERS.format(score="R²",
-                           criterion=":class:`torch.nn.MSELoss`")}
+{parameters("R²", ":class:`torch.nn.MSELoss`")}
     Attributes
     ----------
-{_SHARED_ATTRIBUTES}
+{ATTRIBUTES}
     Examples
     --------
     >>> import numpy as np
