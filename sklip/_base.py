@@ -367,6 +367,15 @@ class LipschitzNet(TrainingLoop, HyperparameterChecks, InputChecks,
             NeuralNet.partial_fit(self, X, y)
         return self
 
+    def __getstate__(self):
+        state = super().__getstate__()
+        # Per-step training state (a generator, a bound method) is rebuilt
+        # at the next epoch; it outlives training only when a fit was
+        # stopped by an error, and must not break pickling then.
+        state.pop("_context", None)
+        state.pop("_epoch_totals", None)
+        return state
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = self.random_state is None

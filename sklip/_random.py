@@ -23,7 +23,7 @@ from torch import nn
 from torch.nn import init
 
 __all__ = ["RandomSource", "build_module", "uses_global_rng",
-           "global_rng_seeded"]
+           "global_rng_seeded", "torch_generator"]
 
 _GLOBAL_RNG_LOCK = threading.RLock()
 
@@ -211,3 +211,11 @@ def global_rng_seeded(random_source, device=None):
     with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=devices):
         torch.manual_seed(random_source.seed() % (2 ** 63))
         yield
+
+
+def torch_generator(random_state, device="cpu"):
+    """A torch generator on ``device`` seeded from a scikit-learn
+    ``random_state`` (``None``: a seed from numpy's global generator, never
+    torch's)."""
+    seed = int(check_random_state(random_state).randint(2 ** 31 - 1))
+    return torch.Generator(device=torch.device(device)).manual_seed(seed)

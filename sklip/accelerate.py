@@ -30,7 +30,6 @@ import sys
 import warnings
 
 import torch
-from skorch.callbacks import LRScheduler
 from skorch.exceptions import DeviceWarning
 from skorch.hf import AccelerateMixin
 
@@ -87,39 +86,27 @@ class _AcceleratedLipschitzNet(AccelerateMixin):
         self._initialize_lipschitz_parts()
         return super().initialize()
 
-    def _initialize_accelerator(self):
-        # skorch's version prepares every criterion; in a multi-process run
-        # accelerate then wraps a loss without trainable parameters (the
-        # default cross-entropy and MSE) in DistributedDataParallel, which
-        # refuses it. Such a criterion only needs the device.
-        if self._wrapped_with_accelerator:
-            return self
-        device = self._accelerator_device()
-        with self._current_init_context("criterion"):
-            for name in self._criteria:
-                criterion = getattr(self, name + "_")
-                if not isinstance(criterion, torch.nn.Module):
-                    continue
-                if any(p.requires_grad for p in criterion.parameters()):
-                    criterion = self.accelerator.prepare(criterion)
-                elif getattr(self.accelerator, "device_placement", True):
-                    criterion = criterion.to(device)
-                setattr(self, name + "_", criterion)
-        with self._current_init_context("module"):
-            for name in self._modules:
-                module = getattr(self, name + "_")
-                if isinstance(module, torch.nn.Module):
-                    setattr(self, name + "_", self.accelerator.prepare(module))
-        with self._current_init_context("optimizer"):
-            for name in self._optimizers:
-                optimizer = getattr(self, name + "_")
-                if isinstance(optimizer, torch.optim.Optimizer):
-                    setattr(self, name + "_",
-                            self.accelerator.prepare(optimizer))
-        for _, callback in self.callbacks_:
-            if isinstance(callback, LRScheduler):
-                callback.policy_ = self.accelerator.prepare(callback.policy_)
-        self._wrapped_with_accelerator = True
+    def initialize_criterion(self):
+        """Build ``criterion_``; keep a loss without trainable parameters out
+        of the accelerator.
+
+        skorch's accelerate support prepares every criterion that is a
+        module; in a multi-process run accelerate then wraps a loss without
+        trainable parameters (the default cross-entropy and MSE) in
+        ``DistributedDataParallel``, which refuses it. Such a loss only needs
+        the device, so it is placed there and held as a plain callable.
+
+        Returns
+        -------
+        self
+        """
+        super().initialize_criterion()
+        criterion = self.criterion_
+        if isinstance(criterion, torch.nn.Module) and not any(
+                p.requires_grad for p in criterion.parameters()):
+            if getattr(self.accelerator, "device_placement", True):
+                criterion = criterion.to(self._accelerator_device())
+            self.criterion_ = _PlacedLoss(criterion)
         return self
 
     def get_iterator(self, dataset, training=False):
@@ -239,6 +226,18 @@ class _AcceleratedLipschitzNet(AccelerateMixin):
             # processes' batches with α, so that λ stays the same everywhere.
             sums = self.accelerator.reduce(sums, reduction="sum")
         return sums
+
+
+class _PlacedLoss:
+    """A loss module without trainable parameters, held as a plain callable
+    so that the accelerator does not prepare it (see
+    ``initialize_criterion``)."""
+
+    def __init__(self, loss):
+        self.loss = loss
+
+    def __call__(self, *args, **kwargs):
+        return self.loss(*args, **kwargs)
 
 
 class AcceleratedLipschitzClassifier(_AcceleratedLipschitzNet,

@@ -15,6 +15,7 @@ from skorch.callbacks import Callback
 from skorch.dataset import unpack_data
 from skorch.utils import is_dataset
 
+from ._random import torch_generator
 from .functional import pair_search_bound
 from .lipschitz._eval import evaluating
 
@@ -25,7 +26,7 @@ class LipschitzMonitor(Callback):
     """Record an empirical lower bound of ``Lip(f)`` after every epoch.
 
     When training starts, ``n_samples`` training inputs are drawn at random
-    and copied; after every epoch the pair search of
+    (all of them, in order, when there are no more) and copied; after every epoch the pair search of
     :func:`sklip.lipschitz.lipschitz_lower_bound` runs from them (``n_pairs``
     pairs, ``n_iter`` ascent steps, the network in evaluation mode, its
     seeding from ``random_state``), and the result is recorded as
@@ -68,8 +69,8 @@ class LipschitzMonitor(Callback):
             return
         module = _unwrapped(net.module_)
         device = next(module.parameters(), torch.empty(0)).device
-        generator = torch.Generator(device=device).manual_seed(
-            int(self.random_state))
+        # Seeded as lipschitz_lower_bound seeds from its random_state.
+        generator = torch_generator(self.random_state, device)
         with evaluating(module):
             bound = pair_search_bound(module, sample.to(device),
                                       self.n_pairs, self.n_iter, generator)

@@ -251,3 +251,24 @@ def test_rejected_regularizer_params_leave_fitted_estimator_intact(digits):
         clf.set_params(regularizer__n_pairs=-3)
     assert "regularizer__n_pairs" not in clf.get_params()
     clf.partial_fit(X, y)
+
+
+class _NaNNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(64, 10)
+
+    def forward(self, X):
+        return self.linear(X) * float("nan")
+
+
+def test_estimator_stopped_by_an_error_still_pickles(digits):
+    import pickle
+
+    X, _, y, _ = digits
+    clf = LipschitzClassifier(_NaNNet, regularizer="clip", max_epochs=5,
+                              random_state=0)
+    with pytest.raises(FloatingPointError, match="diverged"):
+        clf.fit(X, y)
+    copy = pickle.loads(pickle.dumps(clf))
+    assert copy.initialized_

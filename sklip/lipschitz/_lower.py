@@ -7,10 +7,9 @@ bound. The pair search is the one CLIP trains with (Bungert et al., SSVM
 """
 
 import numpy as np
-import torch
-from sklearn.utils import check_random_state
 from skorch.utils import is_dataset
 
+from .._random import torch_generator
 from .._validation import (check_choice, check_int, input_tensor,
                            resolve_model)
 from ..functional._bounds import pair_search_bound
@@ -86,7 +85,7 @@ def lipschitz_lower_bound(model, X, *, method="pairs", n_pairs=256,
     bounds = []
     with evaluating(module):
         if method in ("pairs", "both"):
-            generator = _generator(random_state, device)
+            generator = torch_generator(random_state, device)
             bounds.append(pair_search_bound(module, X, n_pairs, n_iter,
                                                 generator))
         if method in ("jacobian", "both"):
@@ -101,9 +100,3 @@ def _data_tensor(model, module, X):
             f"{np.ndim(X)}-D input; reshape a single feature with "
             "X.reshape(-1, 1) and a single sample with X.reshape(1, -1).")
     return input_tensor(model, X).to(floating_dtype(module))
-
-
-def _generator(random_state, device):
-    # A private generator keeps the caller's global torch state untouched.
-    seed = int(check_random_state(random_state).randint(2 ** 31 - 1))
-    return torch.Generator(device=device).manual_seed(seed)

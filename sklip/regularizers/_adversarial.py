@@ -13,7 +13,7 @@ import torch
 
 from .._validation import check_choice, check_int, check_real
 from ..attacks import FGSMAttack, PGDAttack
-from ..attacks._base import check_clamp, check_norm
+from ..attacks._checks import check_clamp, check_norm
 from ._base import Regularizer
 
 __all__ = ["AdversarialRegularizer"]

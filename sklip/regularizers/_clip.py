@@ -99,6 +99,39 @@ class _PairRegularizer(Regularizer):
         return out[:n], penalty
 
 
+_FRAGMENTS = {
+    "ascent_parameters": """\
+    n_iter : int, default=1
+        Gradient-ascent steps on the pairs per training step.
+    step_size : float, default=0.1
+        Initial ascent step length of each pair, in input units.
+    step_factor : float, default=1.3
+        Factor by which a pair's step grows or shrinks.
+""",
+    "pair_set_parameters": """\
+    reset_every : int or None, default=None
+        Re-seed the pairs every this many training steps (``None``: never).
+    reg_max : float or None, default=None
+        Leave the term out of a step where it exceeds this value.
+    noise_scale : float, default=0.1
+        Relative noise of the ``"partial_random"`` seeding.
+
+    Attributes
+    ----------
+    search_ : PairSearch
+        The persistent pair set.
+""",
+}
+
+
+def _shared_docstring(cls):
+    """Fill the parameters CLIP and SumLip share into ``cls``'s docstring
+    (``%(name)s`` placeholders, as numpydoc tools substitute)."""
+    cls.__doc__ = cls.__doc__ % _FRAGMENTS
+    return cls
+
+
+@_shared_docstring
 class CLIPRegularizer(_PairRegularizer):
     """CLIP: the largest squared difference quotient over ``X_lip``.
 
@@ -120,30 +153,13 @@ class CLIPRegularizer(_PairRegularizer):
         pairs seeded near data points tied with pairs of two data points on
         worst-case accuracy (0.558 / 0.562) at a clean accuracy 0.2 points
         higher.
-    n_iter : int, default=1
-        Gradient-ascent steps on the pairs per training step.
-    step_size : float, default=0.1
-        Initial ascent step length of each pair, in input units.
-    step_factor : float, default=1.3
-        Factor by which a pair's step grows or shrinks.
-    step_rule : {"sign", "accept"}, default="sign"
+%(ascent_parameters)s    step_rule : {"sign", "accept"}, default="sign"
         When the step grows: ``"sign"`` while the pair's gradient keeps its
         direction (every step kept; no extra pass), ``"accept"`` after a
         step that raised the quotient, undoing one that did not (the CLIP
         reference; one more forward pass of the pairs per training step).
         See :class:`PairSearch`.
-    reset_every : int or None, default=None
-        Re-seed the pairs every this many training steps (``None``: never).
-    reg_max : float or None, default=None
-        Leave the term out of a step where it exceeds this value.
-    noise_scale : float, default=0.1
-        Relative noise of the ``"partial_random"`` seeding.
-
-    Attributes
-    ----------
-    search_ : PairSearch
-        The persistent pair set.
-
+%(pair_set_parameters)s
     Examples
     --------
     >>> from sklip import LipschitzRegressor
@@ -160,7 +176,8 @@ class CLIPRegularizer(_PairRegularizer):
     # on the edge of the search's 95 % rule (λ = 0.1: 0.507 at 0.963).
     default_lambda = 0.3
 
-    def __init__(self, n_pairs=48, init="partial_random", n_iter=1, step_size=0.1,
+    def __init__(self, n_pairs=48, init="partial_random", n_iter=1,
+                 step_size=0.1,
                  step_factor=1.3, step_rule="sign", reset_every=None,
                  reg_max=None, noise_scale=0.1):
         super().__init__(n_pairs, init, n_iter, step_size, step_factor,
@@ -190,6 +207,7 @@ class CLIPRegularizer(_PairRegularizer):
         return _squared_quotients(out, chosen, 1).squeeze(0)
 
 
+@_shared_docstring
 class SumLipRegularizer(_PairRegularizer):
     """SumLip: the mean difference quotient over ``X_lip``.
 
@@ -211,27 +229,10 @@ class SumLipRegularizer(_PairRegularizer):
         How pairs are seeded from a training batch; at λ = 0.3 on MNIST
         pairs seeded near data points reached worst-case accuracy 0.390
         against 0.373 for pairs of two data points.
-    n_iter : int, default=1
-        Gradient-ascent steps on the pairs per training step.
-    step_size : float, default=0.1
-        Initial ascent step length of each pair, in input units.
-    step_factor : float, default=1.3
-        Growth / shrink factor of the per-pair step.
-    step_rule : {"sign", "accept"}, default="sign"
+%(ascent_parameters)s    step_rule : {"sign", "accept"}, default="sign"
         As for :class:`CLIPRegularizer`. With ``"sign"`` the pairs climb
         along the gradient of the previous step's penalty.
-    reset_every : int or None, default=None
-        Re-seed the pairs every this many training steps (``None``: never).
-    reg_max : float or None, default=None
-        Leave the term out of a step where it exceeds this value.
-    noise_scale : float, default=0.1
-        Relative noise of the ``"partial_random"`` seeding.
-
-    Attributes
-    ----------
-    search_ : PairSearch
-        The persistent pair set.
-    """
+%(pair_set_parameters)s    """
 
     name = "sumlip"
     # MNIST search (benchmarks/search_defaults.py): λ = 0.03 / 0.1 / 0.2 /
@@ -241,7 +242,8 @@ class SumLipRegularizer(_PairRegularizer):
     # clean, λ = 0.3 0.417 at 0.964.
     default_lambda = 0.5
 
-    def __init__(self, n_pairs=32, init="partial_random", n_iter=1, step_size=0.1,
+    def __init__(self, n_pairs=32, init="partial_random", n_iter=1,
+                 step_size=0.1,
                  step_factor=1.3, step_rule="sign", reset_every=None,
                  reg_max=None, noise_scale=0.1):
         super().__init__(n_pairs, init, n_iter, step_size, step_factor,

@@ -20,13 +20,16 @@ fixed steps as in the slides or CLIP's adaptive ones.
 import numpy as np
 import torch
 
-from .._validation import check_int, check_real
+from .._validation import check_choice, check_int, check_real
 from ..functional._quotients import (_ascend_stacked, _climb_stacked,
                                      _quotients_from_outputs)
 from ..functional._sphere import _norms, project_to_sphere, sphere_points
 from ._base import Regularizer
 
 __all__ = ["PTVRegularizer"]
+
+#: How a pTV pair's step length is chosen (see ``step_rule``).
+STEP_RULES = ("fixed", "accept")
 
 
 class PTVRegularizer(Regularizer):
@@ -57,15 +60,19 @@ class PTVRegularizer(Regularizer):
     n_iter : int, default=1
         Gradient-ascent steps per pair and training step (0: the random
         starting points are used as they are).
-    step_size : float, default=0.5
-        Ascent step of a pair as a fraction of ε, so that one value fits
+    relative_step_size : float, default=0.5
+        Ascent step of a pair as a fraction of ε (CLIP's and PGD's
+        ``step_size`` are lengths in input units), so that one value fits
         every radius along the schedule.
-    step_factor : float or None, default=None
-        ``None``: fixed steps, each kept, as in the slides' algorithm (one
-        gradient evaluation per step). A number makes the step adaptive as
-        in CLIP: it grows by this factor after a step that raised the
-        quotient and shrinks after one that did not, which is undone — at
-        the cost of one more forward/backward pass per training step.
+    step_rule : {"fixed", "accept"}, default="fixed"
+        ``"fixed"``: every step is kept at its length, as in the slides'
+        algorithm (one gradient evaluation per step). ``"accept"``: the step
+        adapts as in CLIP's reference rule, growing by ``step_factor`` after
+        a step that raised the quotient and shrinking after one that did
+        not, which is undone — at the cost of one more forward/backward pass
+        per training step.
+    step_factor : float, default=1.3
+        Growth / shrink factor of the ``"accept"`` rule.
     n_anchors : int, float or None, default=0.125
         Points of each batch that anchor a pair: a float in (0, 1] that
         fraction of the batch, an int that many, ``None`` every point (the
@@ -115,20 +122,22 @@ class PTVRegularizer(Regularizer):
     default_epsilon_decay = 1.0
     default_lambda = 3.0
 
-    def __init__(self, n_iter=1, step_size=0.5, step_factor=None,
-                 min_epsilon=1e-3, n_anchors=0.125):
+    def __init__(self, n_iter=1, relative_step_size=0.5, step_rule="fixed",
+                 step_factor=1.3, min_epsilon=1e-3, n_anchors=0.125):
         self.n_iter = n_iter
-        self.step_size = step_size
+        self.relative_step_size = relative_step_size
+        self.step_rule = step_rule
         self.step_factor = step_factor
         self.min_epsilon = min_epsilon
         self.n_anchors = n_anchors
 
     def validate(self):
         check_int(self.n_iter, "n_iter", min_val=0)
-        check_real(self.step_size, "step_size", min_val=0,
+        check_real(self.relative_step_size, "relative_step_size", min_val=0,
                    include_boundaries="neither")
+        check_choice(self.step_rule, "step_rule", STEP_RULES)
         check_real(self.step_factor, "step_factor", min_val=1,
-                   include_boundaries="neither", allow_none=True)
+                   include_boundaries="neither")
         check_real(self.min_epsilon, "min_epsilon", min_val=0)
         if isinstance(self.n_anchors, (float, np.floating)):
             check_real(self.n_anchors, "n_anchors", min_val=0, max_val=1,
@@ -175,13 +184,13 @@ class PTVRegularizer(Regularizer):
         anchors = X.detach()[:k].repeat(2, *([1] * (X.dim() - 1)))
         pairs = self._start_pairs(anchors, radius, context.generator)
         if self.n_iter > 0:
-            steps = torch.full((k,), self.step_size * radius,
+            steps = torch.full((k,), self.relative_step_size * radius,
                                device=X.device, dtype=X.dtype)
 
             def project(points):
                 return project_to_sphere(points, anchors, radius)
 
-            if self.step_factor is None:
+            if self.step_rule == "fixed":
                 pairs = _climb_stacked(module, pairs, k, steps, self.n_iter,
                                        project)
             else:

@@ -1,9 +1,5 @@
-"""The shortcuts taken for speed (issue 6) change cost, not results.
-
-- In-memory arrays are batched by slicing (sklip._batches) and give the
-  very batches, and so the very network, that a DataLoader gives.
-- pTV can anchor its pairs at a sample of the batch.
-"""
+"""sklip._batches: in-memory arrays are batched by slicing and give the very
+batches, and so the very network, that a DataLoader gives."""
 
 import numpy as np
 import pytest
@@ -13,8 +9,6 @@ from torch.utils.data import DataLoader
 
 from sklip import LipschitzClassifier, LipschitzRegressor
 from sklip._batches import TensorBatches, fast_batches
-from sklip.modules import MLP
-from sklip.regularizers import PTVRegularizer, TrainingContext
 
 
 def _batches(iterable):
@@ -82,33 +76,3 @@ def test_estimator_trains_identically_on_either_iterator(digits, Estimator,
         assert torch.equal(a, b)
 
 
-@pytest.mark.parametrize("n_anchors, expected", [
-    (None, 50), (20, 20), (200, 50), (0.5, 25), (1.0, 50)])
-def test_ptv_anchors_a_sample_of_the_batch(n_anchors, expected):
-    torch.manual_seed(0)
-    module = MLP(5, 3, (8,))
-    reg = PTVRegularizer(n_anchors=n_anchors)
-    X = torch.rand(50, 5)
-    inputs = []
-    module.register_forward_pre_hook(
-        lambda m, args: inputs.append(args[0].detach()))
-    y_pred, penalty = reg.terms(module, X, torch.zeros(50, dtype=torch.long),
-                                TrainingContext(epsilon=0.5))
-    assert y_pred.shape == (50, 3)
-    # The last pass is the fused one: the batch, then both ends of the pairs.
-    fused = inputs[-1]
-    x1, x2 = fused[50:50 + expected], fused[50 + expected:]
-    assert x1.shape == x2.shape == (expected, 5)
-    # Every pair lies on the ε-sphere around its anchor, a batch point.
-    for x in (x1, x2):
-        torch.testing.assert_close((x - X[:expected]).norm(dim=1),
-                                   torch.full((expected,), 0.5))
-    assert penalty.requires_grad and float(penalty.detach()) > 0
-
-
-@pytest.mark.parametrize("bad", [0, -3, 1.5, 0.0, "half"])
-def test_ptv_n_anchors_is_checked(bad, digits):
-    X, _, y, _ = digits
-    clf = LipschitzClassifier(regularizer="ptv", regularizer__n_anchors=bad)
-    with pytest.raises((TypeError, ValueError), match="n_anchors"):
-        clf.fit(X, y)
