@@ -152,7 +152,7 @@ SEED_CHECKS = [
 CHECK_SEEDS = (0, 1, 2)
 
 
-def evaluate(params, data, seed=0, pgd_steps=100):
+def evaluate(params, data, seed=0, pgd_n_iter=100):
     """Train one candidate and measure it.
 
     Parameters
@@ -163,7 +163,7 @@ def evaluate(params, data, seed=0, pgd_steps=100):
         ``X_train, X_test, y_train, y_test``.
     seed : int, default=0
         ``random_state`` of the estimator and the attacks.
-    pgd_steps : int, default=100
+    pgd_n_iter : int, default=100
         PGD iterations.
 
     Returns
@@ -178,7 +178,7 @@ def evaluate(params, data, seed=0, pgd_steps=100):
     est.fit(X_train, y_train)
     seconds = time.perf_counter() - start
     attacks = make_attacks(fgsm_eps=0.1, pgd_eps=2.0, noise_sigma=1.0,
-                           pgd_steps=pgd_steps, seed=seed)
+                           pgd_n_iter=pgd_n_iter, seed=seed)
     row = {"params": {k: v for k, v in params.items()
                       if k != "hidden_layer_sizes"},
            "train_acc": est.score(X_train, y_train),

@@ -79,17 +79,17 @@ print(f"best mean CV worst-case accuracy: {search.best_score_:.3f}")
 # Robustness curves on held-out data: the selected model against the
 # standard network (same settings, no regulariser).
 standard = clone(base).set_params(regularizer="none").fit(X_train, y_train)
-radii = [0.0, 0.5, 1.0, 1.5, 2.0]
+eps_values = [0.0, 0.5, 1.0, 1.5, 2.0]
 curves = {}
 best_label = "best: " + ", ".join(
     f"{key}={value}" for key, value in sorted(search.best_params_.items()))
 for label, model in [(best_label, search.best_estimator_),
                      ("standard (none)", standard)]:
     curve = robustness_curve(model, X_test, y_test, attack="worst_case",
-                             radii=radii, norm=2, clamp=(0, 1),
+                             eps_values=eps_values, norm=2, clamp=(0, 1),
                              random_state=0, **BUDGET)
     curves[label] = curve
-    print(f"{label}: worst-case L2 accuracy at ε = {radii}: "
+    print(f"{label}: worst-case L2 accuracy at ε = {eps_values}: "
           + ", ".join(f"{a:.3f}" for a in curve["accuracy"]))
 
 fig, ax = plt.subplots(figsize=(6, 4))

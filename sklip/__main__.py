@@ -17,8 +17,9 @@ def _benchmark(args):
     result = run_benchmark(
         args.dataset, [m.strip() for m in args.methods.split(",") if m.strip()],
         data_dir=args.data_dir, epochs=args.epochs, fgsm_eps=args.fgsm_eps,
-        pgd_eps=args.pgd_eps, pgd_steps=args.pgd_steps,
-        noise_sigma=args.noise_sigma, square_queries=args.square_queries,
+        pgd_eps=args.pgd_eps, pgd_n_iter=args.pgd_n_iter,
+        noise_sigma=args.noise_sigma, certify_eps=args.certify_eps,
+        square_queries=args.square_queries,
         device=args.device, seed=args.seed,
         output_dir=args.output, progress=not args.no_progress)
     print(f"sklip benchmark: {args.dataset}, {result.settings['epochs']} "
@@ -91,11 +92,16 @@ def main(argv=None):
     bench.add_argument("--epochs", type=int, default=None)
     bench.add_argument("--fgsm-eps", type=float, default=None)
     bench.add_argument("--pgd-eps", type=float, default=None)
-    bench.add_argument("--pgd-steps", type=int, default=100)
+    bench.add_argument("--pgd-n-iter", type=int, default=100,
+                       help="iterations of PGD and of every gradient attack "
+                       "of the worst case")
     bench.add_argument("--noise-sigma", type=float, default=None)
+    bench.add_argument("--certify-eps", type=float, default=None,
+                       help="L2 radius of the certified-accuracy column "
+                       "(default 0.1)")
     bench.add_argument("--square-queries", type=int, default=5000,
                        help="queries of the Square Attack in the worst-case "
-                       "column (whose gradient attacks take --pgd-steps)")
+                       "column (whose gradient attacks take --pgd-n-iter)")
     bench.add_argument("--device", default="cpu")
     bench.add_argument("--seed", type=int, default=0)
     bench.add_argument("--output", default="sklip-results",
@@ -116,6 +122,10 @@ def main(argv=None):
         parser.error("--tile must be a positive integer")
     if args.square_queries < 1:
         parser.error("--square-queries must be a positive integer")
+    if args.pgd_n_iter < 1:
+        parser.error("--pgd-n-iter must be a positive integer")
+    if args.certify_eps is not None and not args.certify_eps >= 0:
+        parser.error("--certify-eps must be a number >= 0")
     if args.tile > 1 and not args.timing:
         parser.error("--tile only applies to --timing")
     try:

@@ -21,7 +21,7 @@ from .metrics import adversarial_accuracy, robustness_curve
 __all__ = ["make_attacks", "classification_results", "regression_rows"]
 
 
-def make_attacks(fgsm_eps, pgd_eps, noise_sigma, pgd_steps=100, seed=0,
+def make_attacks(fgsm_eps, pgd_eps, noise_sigma, pgd_n_iter=100, seed=0,
                  square_queries=5000):
     """The attacks of the table's columns, on images in [0, 1].
 
@@ -33,7 +33,7 @@ def make_attacks(fgsm_eps, pgd_eps, noise_sigma, pgd_steps=100, seed=0,
         L2 radius of PGD and of the worst case.
     noise_sigma : float
         Standard deviation of the Gaussian noise.
-    pgd_steps : int, default=100
+    pgd_n_iter : int, default=100
         Iterations of PGD and of each gradient attack of the worst case.
     seed : int, default=0
         Seed of every randomised attack.
@@ -52,10 +52,10 @@ def make_attacks(fgsm_eps, pgd_eps, noise_sigma, pgd_steps=100, seed=0,
     clamp = (0.0, 1.0)
     return {
         "fgsm": get_attack("fgsm", eps=fgsm_eps, norm="inf", clamp=clamp),
-        "pgd": get_attack("pgd", eps=pgd_eps, norm=2, n_iter=pgd_steps,
+        "pgd": get_attack("pgd", eps=pgd_eps, norm=2, n_iter=pgd_n_iter,
                           clamp=clamp, random_state=seed),
         "worst_case": get_attack("worst_case", eps=pgd_eps, norm=2,
-                                 n_iter=pgd_steps, n_queries=square_queries,
+                                 n_iter=pgd_n_iter, n_queries=square_queries,
                                  clamp=clamp, random_state=seed),
         "noise": get_attack("noise", sigma=noise_sigma, clamp=clamp,
                             random_state=seed),
@@ -68,18 +68,19 @@ def _time_ratio(seconds, method):
     return seconds[method] / base if base else float("nan")
 
 
-def _curve_radii(settings, radii):
+def _curve_eps_values(settings, eps_values):
     """Radii of each attack's curve: six points from 0 to twice the table's
-    radius, unless ``radii`` names others."""
+    value, unless ``eps_values`` names others."""
     return {
         "fgsm": np.linspace(0, 2 * settings["fgsm_eps"], 6),
         "pgd": np.linspace(0, 2 * settings["pgd_eps"], 6),
         "worst_case": np.linspace(0, 2 * settings["pgd_eps"], 6),
         "noise": np.linspace(0, 2 * settings["noise_sigma"], 6),
-        **(radii or {})}
+        **(eps_values or {})}
 
 
-def classification_results(estimators, seconds, data, settings, radii, seed):
+def classification_results(estimators, seconds, data, settings, eps_values,
+                           seed):
     """The table's rows and the robustness curves of fitted classifiers.
 
     Parameters
@@ -92,7 +93,7 @@ def classification_results(estimators, seconds, data, settings, radii, seed):
         ``(X_train, X_test, y_train, y_test)``.
     settings : dict
         The benchmark's settings (radii, budgets, ``curve_points``).
-    radii : dict or None
+    eps_values : dict or None
         Attack -> radii of its curve, replacing the default ones.
     seed : int
         Seed of the attacks and of the Lipschitz lower bound.
@@ -105,9 +106,9 @@ def classification_results(estimators, seconds, data, settings, radii, seed):
     """
     X_test, y_test = data[1], data[3]
     attacks = make_attacks(settings["fgsm_eps"], settings["pgd_eps"],
-                           settings["noise_sigma"], settings["pgd_steps"],
+                           settings["noise_sigma"], settings["pgd_n_iter"],
                            seed, settings["square_queries"])
-    radii = _curve_radii(settings, radii)
+    eps_values = _curve_eps_values(settings, eps_values)
     # The worst case is the costly curve: it runs on the first test points.
     curve_data = {name: (X_test, y_test) for name in attacks}
     n_curve = settings["curve_points"]
@@ -120,8 +121,8 @@ def classification_results(estimators, seconds, data, settings, radii, seed):
             params = {k: v for k, v in attack.get_params().items()
                       if k not in ("eps", "sigma")}
             curves[name][method] = robustness_curve(
-                est, *curve_data[name], attack=name, radii=radii[name],
-                **params)
+                est, *curve_data[name], attack=name,
+                eps_values=eps_values[name], **params)
     return rows, curves
 
 
@@ -145,7 +146,7 @@ def _classification_row(method, est, data, attacks, seconds, settings, seed):
         "noise_acc": adversarial_accuracy(est, X_test, y_test,
                                           attacks["noise"]),
         "certified_acc": certified_accuracy(
-            est, X_test, y_test, settings["certify_radius"],
+            est, X_test, y_test, settings["certify_eps"],
             lipschitz=upper),
         "lip_lower": lipschitz_lower_bound(est, X_test[:500],
                                            random_state=seed),

@@ -27,7 +27,7 @@ from ._benchmark_data import load_data
 from ._benchmark_eval import (classification_results, make_attacks,
                               regression_rows)
 from ._benchmark_output import format_table, write_results
-from ._validation import check_int
+from ._validation import check_int, check_real
 from .estimators import LipschitzClassifier, LipschitzRegressor
 
 __all__ = ["METHODS", "DATASETS", "METHOD_PARAMS", "method_params",
@@ -107,11 +107,11 @@ POLYNOMIAL_PARAMS = {
 
 _DATA_DEFAULTS = {
     # epochs, FGSM L∞ ε, PGD (and worst-case) L2 ε, noise σ, certification
-    # radius
+    # L2 ε
     "digits": dict(epochs=30, fgsm_eps=0.1, pgd_eps=1.0, noise_sigma=0.5,
-                   certify_radius=0.1),
+                   certify_eps=0.1),
     "mnist": dict(epochs=30, fgsm_eps=0.1, pgd_eps=2.0, noise_sigma=1.0,
-                  certify_radius=0.1),
+                  certify_eps=0.1),
     "polynomial": dict(epochs=300),
 }
 
@@ -169,8 +169,8 @@ def _check_args(dataset, methods, epochs):
 
 
 def run_benchmark(dataset="digits", methods=METHODS, *, data_dir=None,
-                  epochs=None, fgsm_eps=None, pgd_eps=None, pgd_steps=100,
-                  noise_sigma=None, certify_radius=None, radii=None,
+                  epochs=None, fgsm_eps=None, pgd_eps=None, pgd_n_iter=100,
+                  noise_sigma=None, certify_eps=None, eps_values=None,
                   square_queries=5000, curve_points=500, device="cpu",
                   seed=0, output_dir=None, progress=True):
     """Train every method on the same data and network and measure them.
@@ -190,14 +190,15 @@ def run_benchmark(dataset="digits", methods=METHODS, *, data_dir=None,
     fgsm_eps, pgd_eps, noise_sigma : float or None
         FGSM L∞ radius, PGD L2 radius and Gaussian noise σ of the table
         (defaults per data set: MNIST 0.1 / 2.0 / 1.0).
-    pgd_steps : int, default=100
+    pgd_n_iter : int, default=100
         PGD iterations, and those of every gradient attack of the worst
         case (per restart and target class).
-    certify_radius : float or None
-        L2 radius of the certified-accuracy column.
-    radii : dict or None
-        Attack -> radii of the robustness curves (default: six points from 0
-        to twice the table's radius).
+    certify_eps : float or None
+        L2 radius of the certified-accuracy column (default per data set:
+        0.1).
+    eps_values : dict or None
+        Attack -> radii (``eps``, ``sigma`` for noise) of its robustness
+        curve (default: six points from 0 to twice the table's value).
     square_queries : int, default=5000
         Queries of the Square Attack in the worst case.
     curve_points : int, default=500
@@ -223,6 +224,8 @@ def run_benchmark(dataset="digits", methods=METHODS, *, data_dir=None,
     # trained.
     check_int(square_queries, "square_queries", min_val=1)
     check_int(curve_points, "curve_points", min_val=1)
+    check_int(pgd_n_iter, "pgd_n_iter", min_val=1)
+    check_real(certify_eps, "certify_eps", min_val=0, allow_none=True)
     defaults = _DATA_DEFAULTS[dataset]
     epochs = epochs or defaults["epochs"]
     X_train, X_test, y_train, y_test = load_data(dataset, data_dir, seed)
@@ -242,16 +245,16 @@ def run_benchmark(dataset="digits", methods=METHODS, *, data_dir=None,
             pgd_eps=pgd_eps if pgd_eps is not None else defaults["pgd_eps"],
             noise_sigma=(noise_sigma if noise_sigma is not None
                          else defaults["noise_sigma"]),
-            certify_radius=(certify_radius if certify_radius is not None
-                            else defaults["certify_radius"]),
-            pgd_steps=pgd_steps, square_queries=square_queries,
+            certify_eps=(certify_eps if certify_eps is not None
+                         else defaults["certify_eps"]),
+            pgd_n_iter=pgd_n_iter, square_queries=square_queries,
             curve_points=min(curve_points, len(X_test)))
         estimators, seconds = _fit_all(
             methods, _classifier_factory(epochs, device, seed, settings),
             X_train, y_train, epochs, progress)
         rows, curves = classification_results(
             estimators, seconds, (X_train, X_test, y_train, y_test),
-            settings, radii, seed)
+            settings, eps_values, seed)
     histories = {m: [dict((k, v) for k, v in epoch.items() if k != "batches")
                      for epoch in est.history] for m, est in estimators.items()}
     result = BenchmarkResult(dataset, rows, histories, curves, settings)

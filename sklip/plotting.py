@@ -47,7 +47,7 @@ class RobustnessCurveDisplay:
     >>> X, y = load_digits_scaled()
     >>> clf = LipschitzClassifier(max_epochs=2, random_state=0).fit(X, y)
     >>> disp = RobustnessCurveDisplay.from_estimator(
-    ...     clf, X[:100], y[:100], attack="noise", radii=[0, 0.5])
+    ...     clf, X[:100], y[:100], attack="noise", eps_values=[0, 0.5])
     """
 
     def __init__(self, curves, attack):
@@ -55,8 +55,9 @@ class RobustnessCurveDisplay:
         self.attack = attack
 
     @classmethod
-    def from_estimator(cls, estimator, X, y, *, attack="pgd", radii=None,
-                       label=None, ax=None, **attack_params):
+    def from_estimator(cls, estimator, X, y, *, attack="pgd",
+                       eps_values=None, label=None, ax=None,
+                       **attack_params):
         """Compute the curve of one classifier and plot it.
 
         Parameters
@@ -66,8 +67,8 @@ class RobustnessCurveDisplay:
             Test data.
         attack : str, default="pgd"
             ``"fgsm"``, ``"pgd"`` or ``"noise"``.
-        radii : sequence of float or None
-            Radii (σ for noise); ``None`` uses
+        eps_values : sequence of float or None
+            Radii ``eps`` (σ for noise); ``None`` uses
             :func:`~sklip.metrics.robustness_curve`'s default.
         label : str or None
             Legend entry (default: the regulariser's name).
@@ -82,7 +83,7 @@ class RobustnessCurveDisplay:
         """
         from .metrics import robustness_curve
 
-        kwargs = {} if radii is None else {"radii": radii}
+        kwargs = {} if eps_values is None else {"eps_values": eps_values}
         curve = robustness_curve(estimator, X, y, attack=attack, **kwargs,
                                  **attack_params)
         label = label or str(getattr(estimator, "regularizer", "model"))
@@ -101,7 +102,8 @@ class RobustnessCurveDisplay:
         """
         ax = _axes(ax)
         for label, curve in self.curves.items():
-            ax.plot(np.asarray(curve["radii"]), np.asarray(curve["accuracy"]),
+            ax.plot(np.asarray(curve["eps_values"]),
+                    np.asarray(curve["accuracy"]),
                     marker="o", label=label)
         ax.set_xlabel(self._radius_label())
         ax.set_ylabel("accuracy")

@@ -17,7 +17,7 @@ CLASSIFICATION_COLUMNS = ["method", "train_acc", "clean_acc", "fgsm_acc",
 
 
 def test_benchmark_on_digits_writes_table_and_plots(tmp_path):
-    result = run_benchmark("digits", METHODS, epochs=1, pgd_steps=3,
+    result = run_benchmark("digits", METHODS, epochs=1, pgd_n_iter=3,
                            square_queries=20, curve_points=100,
                            output_dir=tmp_path, progress=False)
     assert [row["method"] for row in result.rows] == list(METHODS)
@@ -43,17 +43,23 @@ def test_benchmark_on_digits_writes_table_and_plots(tmp_path):
     assert set(payload["curves"]) == {"fgsm", "pgd", "worst_case", "noise"}
     worst = payload["curves"]["worst_case"]["tv"]
     assert worst["n_samples"] == 100 and worst["attack"] == "worst_case"
-    assert payload["settings"]["dataset"] == "digits"
+    assert len(worst["eps_values"]) == len(worst["accuracy"])
+    settings = payload["settings"]
+    assert settings["dataset"] == "digits"
+    assert settings["pgd_n_iter"] == 3 and settings["certify_eps"] == 0.1
 
 
-@pytest.mark.parametrize("option", ["square_queries", "curve_points"])
-def test_benchmark_checks_its_budgets_before_training(option, monkeypatch):
+@pytest.mark.parametrize("option, value", [
+    ("square_queries", 0), ("curve_points", 0), ("pgd_n_iter", 0),
+    ("certify_eps", -0.1)])
+def test_benchmark_checks_its_budgets_before_training(option, value,
+                                                      monkeypatch):
     def no_training(*args, **kwargs):
         raise AssertionError("trained before checking the options")
 
     monkeypatch.setattr("sklip.benchmark._fit_all", no_training)
     with pytest.raises(ValueError, match=option):
-        run_benchmark("digits", ["none"], progress=False, **{option: 0})
+        run_benchmark("digits", ["none"], progress=False, **{option: value})
 
 
 def test_benchmark_polynomial(tmp_path):
@@ -68,11 +74,13 @@ def test_benchmark_polynomial(tmp_path):
 def test_cli_prints_table_on_mnist(tmp_path, capsys):
     status = main(["benchmark", "--dataset", "mnist", "--data-dir",
                    str(MNIST_DIR), "--methods", "none,tv", "--epochs", "1",
-                   "--pgd-steps", "2", "--square-queries", "10",
-                   "--output", str(tmp_path),
+                   "--pgd-n-iter", "2", "--square-queries", "10",
+                   "--certify-eps", "0.05", "--output", str(tmp_path),
                    "--no-progress"])
     out = capsys.readouterr().out
     assert status == 0
+    settings = json.loads((tmp_path / "results.json").read_text())["settings"]
+    assert settings["pgd_n_iter"] == 2 and settings["certify_eps"] == 0.05
     assert "clean_acc" in out and "pgd_acc" in out
     assert "worst_case_acc" in out
     assert out.count("\ntv ") == 1
@@ -85,6 +93,8 @@ def test_cli_prints_table_on_mnist(tmp_path, capsys):
     (["benchmark", "--dataset", "mnist", "--data-dir", "."], "MNIST"),
     (["benchmark", "--dataset", "mnist"], "data_dir"),
     (["benchmark", "--square-queries", "0"], "--square-queries"),
+    (["benchmark", "--pgd-n-iter", "0"], "--pgd-n-iter"),
+    (["benchmark", "--certify-eps", "-0.1"], "--certify-eps"),
 ])
 def test_cli_bad_options_give_one_clear_line(argv, message, capsys):
     with pytest.raises(SystemExit) as info:

@@ -168,8 +168,8 @@ def test_lipschitz_functions_accept_a_dataset(small):
     test_set = TensorPairs(X_test, y_test)
     assert lipschitz_lower_bound(clf, test_set, random_state=0) == \
         lipschitz_lower_bound(clf, X_test, random_state=0)
-    assert certified_accuracy(clf, test_set, y_test, radius=0.01) == \
-        certified_accuracy(clf, X_test, y_test, radius=0.01)
+    assert certified_accuracy(clf, test_set, y_test, eps=0.01) == \
+        certified_accuracy(clf, X_test, y_test, eps=0.01)
 
 
 def test_regressor_scorer_accepts_a_dataset(small):

@@ -78,8 +78,8 @@ def test_functions_reject_the_wrong_estimator(digits, digits_clf,
 # ----------------------------------------------------------------------
 def test_robustness_curve(digits, digits_clf):
     _, X_test, _, y_test = digits
-    radii = [0.0, 0.05, 0.1, 0.2]
-    curve = robustness_curve(digits_clf, X_test, y_test, "pgd", radii,
+    eps_values = [0.0, 0.05, 0.1, 0.2]
+    curve = robustness_curve(digits_clf, X_test, y_test, "pgd", eps_values,
                              norm="inf", n_iter=5, clamp=(0, 1),
                              random_state=0)
     acc = curve["accuracy"]
@@ -89,16 +89,17 @@ def test_robustness_curve(digits, digits_clf):
     assert acc[-1] < acc[0] - 0.3
     assert curve["attack"] == "pgd" and curve["attack_params"]["n_iter"] == 5
     assert "eps" not in curve["attack_params"]
-    np.testing.assert_array_equal(curve["radii"], radii)
+    np.testing.assert_array_equal(curve["eps_values"], eps_values)
+    assert "radii" not in curve
 
     # An attack object keeps its other parameters; noise varies sigma.
     curve = robustness_curve(digits_clf, X_test, y_test,
                              NoiseAttack(1.0, random_state=0), [0, 0.5])
     assert curve["attack"] == "noise" and curve["accuracy"][1] < \
         curve["accuracy"][0]
-    with pytest.raises(ValueError, match="radii"):
+    with pytest.raises(ValueError, match="eps_values"):
         robustness_curve(digits_clf, X_test, y_test, "fgsm", [-1.0])
-    with pytest.raises(ValueError, match="radii="):
+    with pytest.raises(ValueError, match="eps_values="):
         robustness_curve(digits_clf, X_test, y_test, "fgsm", [0.1], eps=0.1)
     with pytest.raises(ValueError, match="attack must be one of"):
         robustness_curve(digits_clf, X_test, y_test, "deepfool", [0.1])
@@ -287,9 +288,9 @@ def test_lipschitz_scorer(digits, digits_clf):
 def test_robustness_curve_of_a_named_pgd_is_reproducible(digits, digits_clf):
     _, X_test, _, y_test = digits
     X_test, y_test = X_test[:100], y_test[:100]
-    first = robustness_curve(digits_clf, X_test, y_test, "pgd", radii=[1.0],
+    first = robustness_curve(digits_clf, X_test, y_test, "pgd", eps_values=[1.0],
                              n_iter=3, n_restarts=1)
-    second = robustness_curve(digits_clf, X_test, y_test, "pgd", radii=[1.0],
-                              n_iter=3, n_restarts=1)
+    second = robustness_curve(digits_clf, X_test, y_test, "pgd",
+                              eps_values=[1.0], n_iter=3, n_restarts=1)
     assert first["attack_params"]["random_state"] == 0
     np.testing.assert_array_equal(first["accuracy"], second["accuracy"])

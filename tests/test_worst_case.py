@@ -178,7 +178,7 @@ def test_scorers_are_seeded_by_default(polynomial_data):
 def test_robustness_curve_of_the_worst_case(digits, digits_clf):
     _, X_test, _, y_test = digits
     curve = robustness_curve(digits_clf, X_test[:100], y_test[:100],
-                             "worst_case", radii=[0, 0.25, 0.5], **QUICK)
+                             "worst_case", eps_values=[0, 0.25, 0.5], **QUICK)
     assert curve["attack"] == "worst_case"
     assert curve["accuracy"][0] >= curve["accuracy"][1] >= \
         curve["accuracy"][2]

@@ -16,8 +16,8 @@ network in evaluation mode (the function ``predict`` uses):
 - :func:`lipschitz_exact_1d`: the exact constant of a network with a single
   input on an interval, from a fine grid;
 - :func:`certified_accuracy`: the share of points whose logit margin exceeds
-  ``sqrt(2) * L * r`` and whose prediction therefore cannot change within
-  radius ``r`` (Tsuzuku, Sato & Sugiyama, *Lipschitz-Margin Training*,
+  ``sqrt(2) * L * eps`` and whose prediction therefore cannot change within
+  radius ``eps`` (Tsuzuku, Sato & Sugiyama, *Lipschitz-Margin Training*,
   NeurIPS 2018).
 """
 

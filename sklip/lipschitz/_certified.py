@@ -3,8 +3,8 @@
 If ``||f(x + δ) - f(x)|| <= L ||δ||``, the true-class logit can fall by
 ``a`` and a rival logit rise by ``b`` with ``a² + b² <= L² ||δ||²``, so the
 margin between them shrinks by at most ``a + b <= √2 · L · ||δ||``. A point
-whose margin exceeds ``√2 · L · r`` therefore keeps its prediction under any
-perturbation of norm ``r`` (Tsuzuku, Sato & Sugiyama, *Lipschitz-Margin
+whose margin exceeds ``√2 · L · eps`` therefore keeps its prediction under
+any perturbation of norm ``eps`` (Tsuzuku, Sato & Sugiyama, *Lipschitz-Margin
 Training*, NeurIPS 2018).
 """
 
@@ -22,13 +22,13 @@ from ._upper import lipschitz_upper_bound
 __all__ = ["certified_accuracy"]
 
 
-def certified_accuracy(model, X, y, radius, *, lipschitz=None):
+def certified_accuracy(model, X, y, eps, *, lipschitz=None):
     """Share of points whose prediction is provably constant within a radius.
 
-    A point is certified at radius ``r`` when it is classified correctly and
-    its logit margin (true-class logit minus the largest other logit)
-    exceeds ``√2 · L · r``, ``L`` being an upper bound of the network's
-    Lipschitz constant: no perturbation of Euclidean norm ``r`` can then
+    A point is certified at radius ``eps`` when it is classified correctly
+    and its logit margin (true-class logit minus the largest other logit)
+    exceeds ``√2 · L · eps``, ``L`` being an upper bound of the network's
+    Lipschitz constant: no perturbation of Euclidean norm ``eps`` can then
     change the prediction.
 
     Parameters
@@ -41,8 +41,8 @@ def certified_accuracy(model, X, y, radius, *, lipschitz=None):
     y : array-like of shape (n_samples,)
         True labels (an estimator's class labels, or class indices for a
         module).
-    radius : float or array-like of float
-        Radius or radii ``r >= 0`` (Euclidean norm, in input units).
+    eps : float or array-like of float
+        Radius or radii ``eps >= 0`` (Euclidean norm, in input units).
     lipschitz : float or None, default=None
         The Lipschitz bound ``L``; ``None`` computes
         :func:`lipschitz_upper_bound` of ``model`` (for inputs shaped like
@@ -51,15 +51,15 @@ def certified_accuracy(model, X, y, radius, *, lipschitz=None):
 
     Returns
     -------
-    float or ndarray of shape (n_radii,)
-        A float for a scalar ``radius``, an array for an array of radii. At
-        ``r = 0`` it is the clean accuracy, except for points whose top two
-        logits tie; it does not increase with ``r``.
+    float or ndarray of shape (n_eps,)
+        A float for a scalar ``eps``, an array for an array of radii. At
+        ``eps = 0`` it is the clean accuracy, except for points whose top
+        two logits tie; it does not increase with ``eps``.
 
     Raises
     ------
     ValueError
-        For a negative or non-finite ``radius`` or ``lipschitz``, 1-D or
+        For a negative or non-finite ``eps`` or ``lipschitz``, 1-D or
         non-finite ``X``, labels that do not match ``X`` or the model.
     TypeError
         For a regressor, or a network whose bound is not computable (pass
@@ -79,17 +79,17 @@ def certified_accuracy(model, X, y, radius, *, lipschitz=None):
     array([1. , 0.5, 0. ])
     """
     try:
-        radii = np.asarray(radius, dtype=np.float64)
+        radii = np.asarray(eps, dtype=np.float64)
     except (TypeError, ValueError):
         raise TypeError(
-            f"radius must be a number or a 1-D array of numbers, got "
-            f"{radius!r}.") from None
+            f"eps must be a number or a 1-D array of numbers, got "
+            f"{eps!r}.") from None
     if radii.ndim > 1:
         raise ValueError(
-            f"radius must be a number or a 1-D array, got shape {radii.shape}.")
+            f"eps must be a number or a 1-D array, got shape {radii.shape}.")
     if not np.all(np.isfinite(radii)) or np.any(radii < 0):
         raise ValueError(
-            f"radius must be finite and non-negative, got {radius!r}.")
+            f"eps must be finite and non-negative, got {eps!r}.")
     module, _, estimator = resolve_model(model)
     if estimator is not None and not is_classifier(estimator):
         raise TypeError(

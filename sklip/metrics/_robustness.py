@@ -46,7 +46,7 @@ def adversarial_accuracy(estimator, X, y, attack, *, sample_weight=None,
     y : array-like of shape (n_samples,)
         True labels (the attack pushes away from them).
     attack : Attack
-        E.g. ``PGDAttack(eps=2.0)``; a name needs its radius, so pass an
+        E.g. ``PGDAttack(eps=2.0)``; a name needs its ``eps``, so pass an
         object.
     sample_weight : array-like of shape (n_samples,) or None
         Weights of the accuracy.
@@ -136,11 +136,12 @@ def _score_attacked(metric, estimator, X, y, attack, sample_weight,
 
 
 def robustness_curve(estimator, X, y, attack="pgd",
-                     radii=(0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0), *,
+                     eps_values=(0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0), *,
                      random_state=0, batch_size=1024, **attack_params):
     """Accuracy of a classifier against the radius of an attack.
 
-    The clean predictions are computed once, and a radius of 0 reuses them.
+    The clean predictions are computed once, and an ``eps`` of 0 reuses
+    them.
 
     Parameters
     ----------
@@ -150,9 +151,10 @@ def robustness_curve(estimator, X, y, attack="pgd",
     attack : str, Attack subclass or Attack instance, default="pgd"
         ``"fgsm"``, ``"pgd"``, ``"noise"`` or an object whose other
         parameters are kept; its radius (``eps`` or ``sigma``) is replaced by
-        each value of ``radii``.
-    radii : array-like of float, default=(0, 0.5, ..., 3)
-        Radii (≥ 0) to evaluate, in the attack's norm.
+        each value of ``eps_values``.
+    eps_values : array-like of float, default=(0, 0.5, ..., 3)
+        Radii ``eps`` (≥ 0; ``sigma`` for noise) to evaluate, in the attack's
+        norm.
     random_state : int, RandomState or None, default=0
         Seed of a randomised attack (PGD's random start, noise) named by
         string, as for the scorers, so the curve is reproducible; an Attack
@@ -166,7 +168,7 @@ def robustness_curve(estimator, X, y, attack="pgd",
     Returns
     -------
     curve : dict
-        ``radii`` (ndarray), ``accuracy`` (ndarray, one per radius),
+        ``eps_values`` (ndarray), ``accuracy`` (ndarray, one per value),
         ``clean_accuracy`` (float), ``attack`` (the registry name),
         ``attack_params`` (the attack's parameters other than the radius)
         and ``n_samples``.
@@ -179,18 +181,18 @@ def robustness_curve(estimator, X, y, attack="pgd",
     >>> X, y = load_digits_scaled()
     >>> clf = LipschitzClassifier(regularizer="none", max_epochs=5,
     ...                           random_state=0).fit(X, y)
-    >>> curve = robustness_curve(clf, X, y, "fgsm", radii=[0, 0.1],
+    >>> curve = robustness_curve(clf, X, y, "fgsm", eps_values=[0, 0.1],
     ...                          norm="inf", clamp=(0, 1))
     >>> bool(curve["accuracy"][0] == curve["clean_accuracy"])
     True
     """
     _check_estimator(estimator, "classifier", "robustness_curve")
-    radii = np.asarray(radii, dtype=np.float64)
-    if radii.ndim != 1 or radii.size == 0 or not np.all(np.isfinite(radii)) \
-            or np.any(radii < 0):
+    eps_values = np.asarray(eps_values, dtype=np.float64)
+    if eps_values.ndim != 1 or eps_values.size == 0 \
+            or not np.all(np.isfinite(eps_values)) or np.any(eps_values < 0):
         raise ValueError(
-            "radii must be a non-empty 1-D sequence of finite numbers >= 0, "
-            f"got {radii!r}.")
+            "eps_values must be a non-empty 1-D sequence of finite numbers "
+            f">= 0, got {eps_values!r}.")
     if isinstance(attack, str) and attack in ATTACKS:
         radius_param = ATTACKS[attack].radius_param
     elif isinstance(attack, (type, Attack)) and hasattr(attack,
@@ -200,7 +202,7 @@ def robustness_curve(estimator, X, y, attack="pgd",
         radius_param = None  # get_attack names the bad value below
     if radius_param is not None and radius_param in attack_params:
         raise ValueError(
-            f"pass the radii as radii=[...], not {radius_param}=...")
+            f"pass the radii as eps_values=[...], not {radius_param}=...")
     if isinstance(attack, Attack):
         base = get_attack(attack, **attack_params)
     else:
@@ -213,8 +215,8 @@ def robustness_curve(estimator, X, y, attack="pgd",
     radius_param = base.radius_param
 
     clean = float(accuracy_score(y, estimator.predict(X)))
-    accuracy = np.empty(radii.size)
-    for i, radius in enumerate(radii):
+    accuracy = np.empty(eps_values.size)
+    for i, radius in enumerate(eps_values):
         if radius == 0:
             accuracy[i] = clean
             continue
@@ -223,7 +225,7 @@ def robustness_curve(estimator, X, y, attack="pgd",
         accuracy[i] = accuracy_score(y, estimator.predict(X_adv))
     params = {key: value for key, value in base.get_params().items()
               if key != radius_param}
-    return {"radii": radii, "accuracy": accuracy, "clean_accuracy": clean,
+    return {"eps_values": eps_values, "accuracy": accuracy, "clean_accuracy": clean,
             "attack": base.name, "attack_params": params,
             "n_samples": int(len(y))}
 
