@@ -116,6 +116,17 @@ def main(argv=None):
                        "48,000 of a GPU timing)")
     bench.set_defaults(run=_benchmark)
     args = parser.parse_args(argv)
+    _check_options(parser, args)
+    try:
+        return _timing(args) if getattr(args, "timing", False) \
+            else args.run(args)
+    except (ValueError, FileNotFoundError, TypeError) as exc:
+        # Bad options end in one clear line, not a traceback.
+        parser.exit(2, f"sklip: error: {exc}\n")
+
+
+def _check_options(parser, args):
+    """Refuse bad option values with argparse's one-line error."""
     if args.epochs is not None and args.epochs < 1:
         parser.error("--epochs must be a positive integer")
     if args.tile < 1:
@@ -128,12 +139,6 @@ def main(argv=None):
         parser.error("--certify-eps must be a number >= 0")
     if args.tile > 1 and not args.timing:
         parser.error("--tile only applies to --timing")
-    try:
-        return _timing(args) if getattr(args, "timing", False) \
-            else args.run(args)
-    except (ValueError, FileNotFoundError, TypeError) as exc:
-        # Bad options end in one clear line, not a traceback.
-        parser.exit(2, f"sklip: error: {exc}\n")
 
 
 if __name__ == "__main__":

@@ -42,21 +42,22 @@ METHODS = ("none", "clip", "sumlip", "tv", "ptv", "adversarial")
 DATASETS = ("digits", "mnist", "polynomial")
 
 #: Estimator parameters of each method on image data scaled to [0, 1]: the
-#: regularisers' defaults, chosen by ``benchmarks/search_defaults.py`` on
-#: MNIST (the best worst-case accuracy at L2 ε = 2 at a clean accuracy of
-#: at least 95 %).
+#: regularisers' own defaults (``reg_lambda="auto"`` takes each one's
+#: ``default_lambda``, chosen by ``benchmarks/search_defaults.py`` on MNIST:
+#: the best worst-case accuracy at L2 ε = 2 at a clean accuracy of at least
+#: 95 %), so the values live in one place.
 #: The radii of pTV and of adversarial training are set per data set by
 #: :func:`method_params` (1.5 times the PGD radius of the evaluation).
 METHOD_PARAMS = {
-    "none": {"regularizer": "none", "reg_lambda": 0.0},
-    "clip": {"regularizer": "clip", "reg_lambda": 0.3},
-    "sumlip": {"regularizer": "sumlip", "reg_lambda": 0.5},
-    "tv": {"regularizer": "tv", "reg_lambda": 0.5},
-    "ptv": {"regularizer": "ptv", "reg_lambda": 3.0, "epsilon_decay": 1.0},
+    "none": {"regularizer": "none"},
+    "clip": {"regularizer": "clip"},
+    "sumlip": {"regularizer": "sumlip"},
+    "tv": {"regularizer": "tv"},
+    "ptv": {"regularizer": "ptv"},
     # PGD adversarial training in the evaluation's norm (Madry et al.):
     # on MNIST it beat FGSM training (the slides' ADV FGSM, clean / PGD-L2
     # 0.984 / 0.427) with 0.970 / 0.713.
-    "adversarial": {"regularizer": "adversarial", "reg_lambda": 1.0,
+    "adversarial": {"regularizer": "adversarial",
                     "regularizer__attack": "pgd", "regularizer__norm": 2},
 }
 

@@ -25,8 +25,7 @@ import torch
 from sklearn.base import BaseEstimator
 
 from .._validation import input_tensor, resolve_model, target_tensor
-# check_norm is not used here: sklip.regularizers imports it from this module.
-from ._checks import check_clamp, check_norm, make_generator  # noqa: F401
+from ._checks import check_clamp, make_generator
 from ._losses import cross_entropy_loss, resolve_loss, squared_error_loss
 from ._runs import iter_worst_of_runs, worst_of_runs
 
