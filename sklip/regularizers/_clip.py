@@ -177,9 +177,8 @@ class CLIPRegularizer(_PairRegularizer):
     default_lambda = 0.3
 
     def __init__(self, n_pairs=48, init="partial_random", n_iter=1,
-                 step_size=0.1,
-                 step_factor=1.3, step_rule="sign", reset_every=None,
-                 reg_max=None, noise_scale=0.1):
+                 step_size=0.1, step_factor=1.3, step_rule="sign",
+                 reset_every=None, reg_max=None, noise_scale=0.1):
         super().__init__(n_pairs, init, n_iter, step_size, step_factor,
                          step_rule, reset_every, reg_max, noise_scale)
 
@@ -243,9 +242,8 @@ class SumLipRegularizer(_PairRegularizer):
     default_lambda = 0.5
 
     def __init__(self, n_pairs=32, init="partial_random", n_iter=1,
-                 step_size=0.1,
-                 step_factor=1.3, step_rule="sign", reset_every=None,
-                 reg_max=None, noise_scale=0.1):
+                 step_size=0.1, step_factor=1.3, step_rule="sign",
+                 reset_every=None, reg_max=None, noise_scale=0.1):
         super().__init__(n_pairs, init, n_iter, step_size, step_factor,
                          step_rule, reset_every, reg_max, noise_scale)
 
