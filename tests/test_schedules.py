@@ -102,7 +102,7 @@ def test_auto_lambda_is_the_regularizers_searched_default(digits, name):
     assert clf.reg_lambda == "auto"
     assert clf.history[:, "reg_lambda"] == [expected]
     # The values benchmarks/search_defaults.py chose on MNIST.
-    assert expected == {"none": 0.0, "clip": 0.3, "sumlip": 0.5, "tv": 0.5,
+    assert expected == {"none": 0.0, "clip": 0.3, "sumlip": 0.3, "tv": 0.5,
                         "ptv": 3.0, "adversarial": 1.0}[name]
 
 
