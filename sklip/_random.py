@@ -209,7 +209,7 @@ def global_rng_seeded(random_source, device=None):
     devices = ([device.index or 0] if device is not None
                and device.type == "cuda" else [])
     with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=devices):
-        torch.manual_seed(random_source.seed() % (2 ** 63))
+        torch.manual_seed(random_source.seed())
         yield
 
 

@@ -40,14 +40,12 @@ class TrainingLoop:
             generator=self.random_.device_generator)
 
     def on_batch_end(self, net, batch=None, training=False, y_pred=None,
-                     penalty=None, **kwargs):
+                     y_true=None, penalty=None, **kwargs):
         if not training:
             return
-        _, y = unpack_data(batch)
-        y_pred = y_pred.detach()
+        # y_true is the step's target, already on the device.
         totals = self._epoch_totals
-        totals.add(self._score_sums(y_pred, to_device(y, y_pred.device)),
-                   penalty)
+        totals.add(self._score_sums(y_pred.detach(), y_true), penalty)
         self.history.record_batch("reg_lambda", self.lambda_schedule_.value)
         if self.reg_lambda_update == "batch":
             self.lambda_schedule_.update(totals.score(self._score_from_sums))
@@ -100,7 +98,7 @@ class TrainingLoop:
             data_loss, penalty, reg_lambda)
         self._backward(loss)
         return {"loss": loss, "y_pred": y_pred, "penalty": penalty,
-                "data_loss": data_loss.detach()}
+                "data_loss": data_loss.detach(), "y_true": yi}
 
     def _backward(self, loss):
         """Backpropagate the training objective of one step.

@@ -208,7 +208,7 @@ class _AcceleratedLipschitzNet(AccelerateMixin):
         Returns
         -------
         dict
-            ``loss``, ``y_pred``, ``penalty`` and ``data_loss``.
+            ``loss``, ``y_pred``, ``penalty``, ``data_loss`` and ``y_true``.
         """
         with self.accelerator.autocast():
             # LipschitzNet's step (penalty included), not AccelerateMixin's.

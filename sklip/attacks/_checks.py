@@ -10,8 +10,9 @@ name the parameter; :func:`make_generator` turns a checked
 import numbers
 
 import numpy as np
-import torch
 from sklearn.utils import check_random_state
+
+from .._random import torch_generator
 
 __all__ = ["check_norm", "check_bool", "check_clamp",
            "check_attack_random_state", "make_generator"]
@@ -75,13 +76,11 @@ def check_attack_random_state(random_state, name="random_state"):
 def make_generator(random_state, device):
     """A torch generator seeded from ``random_state`` on ``device``.
 
-    ``None`` gives ``None``, so that torch's global random state is used:
-    inside a training step that state is the estimator's seeded one.
+    ``None`` gives ``None``: torch's global random state, for an attack
+    used on its own without a seed. (Adversarial training passes the
+    estimator's generator to ``perturb`` instead.)
     """
     if random_state is None:
         return None
-    seed = int(check_random_state(random_state).randint(2**31 - 1))
-    generator = torch.Generator(device=torch.device(device))
-    generator.manual_seed(seed)
-    return generator
+    return torch_generator(random_state, device)
 

@@ -15,13 +15,11 @@ draw taken from the ``generator`` passed in:
 """
 
 from ._bounds import pair_search_bound
-from ._jacobian import input_jacobian_norms
+from ._jacobian import input_jacobian_norms, jacobian_spectral_norms
 from ._quotients import (ascend_pairs, climb_pairs, difference_quotients,
                          keep_apart)
 from ._seeding import PAIR_INITS, data_scale, seed_pairs
 from ._sphere import project_to_sphere, sphere_points
-# Last: sklip.lipschitz itself imports this package.
-from ..lipschitz._eval import jacobian_spectral_norms
 
 __all__ = [
     "difference_quotients",

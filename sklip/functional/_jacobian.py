@@ -1,4 +1,5 @@
-"""Input-Jacobian norms of a network, exact or from random projections.
+"""Input-Jacobian norms of a network: Frobenius (exact or from random
+projections) and spectral.
 
 ``||J_f(x)||_F``, the Frobenius norm of the Jacobian of the network output
 with respect to its input, is TV's penalty (the slides' "FLIP: From Sum FLIP
@@ -10,7 +11,10 @@ Jacobian Regularization*, arXiv:1908.02729, 2019).
 
 import torch
 
-__all__ = ["input_jacobian_norms"]
+__all__ = ["input_jacobian_norms", "jacobian_spectral_norms"]
+
+# Largest number of Jacobian entries held at once (32 MiB in float64).
+_MAX_JACOBIAN_ENTRIES = 2 ** 22
 
 # Added under the square root: the derivative of sqrt at 0 is infinite, and a
 # network that is flat at a point (a dead ReLU region) would otherwise send a
@@ -90,3 +94,53 @@ def input_jacobian_norms(module, X, *, max_exact_outputs=None,
             squares = term if squares is None else squares + term
         norms = (scale * squares + _SQRT_EPS).sqrt()
     return out, norms
+
+
+def jacobian_spectral_norms(module, X, outputs=None):
+    """Spectral norm of the input Jacobian of every sample of ``X``.
+
+    The Jacobian of each sample is assembled from one vector-Jacobian
+    product per output, taken on the whole chunk at once: in evaluation
+    mode the samples of a batch do not interact, so the gradient of the sum
+    of output ``i`` over the batch is row ``i`` of every sample's Jacobian.
+    Only the inputs are differentiated, so the weights get no gradient.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network, already in evaluation mode.
+    X : torch.Tensor of shape (n, *input_shape)
+        The points.
+    outputs : list or None
+        If given, the detached outputs of every chunk are appended to it
+        (flattened to ``(chunk, n_outputs)``), saving a second forward pass.
+
+    Returns
+    -------
+    torch.Tensor of shape (n,)
+    """
+    n = X.shape[0]
+    n_inputs = max(1, X[0].numel())
+    with torch.no_grad():
+        n_outputs = max(1, module(X[:1]).numel())
+    # Chunking bounds the memory of the (chunk, n_outputs, n_inputs) stack.
+    chunk = max(1, min(n, _MAX_JACOBIAN_ENTRIES // (n_outputs * n_inputs)))
+    norms = []
+    for start in range(0, n, chunk):
+        x = X[start:start + chunk].detach().requires_grad_(True)
+        with torch.enable_grad():
+            out = module(x).reshape(x.shape[0], -1)
+            rows = []
+            for i in range(out.shape[1]):
+                grad = None
+                if out.requires_grad:
+                    grad, = torch.autograd.grad(
+                        out[:, i].sum(), x, retain_graph=i < out.shape[1] - 1,
+                        allow_unused=True)
+                # An output that does not depend on the input has a zero row.
+                rows.append(torch.zeros_like(x) if grad is None else grad)
+        jacobian = torch.stack([row.flatten(1) for row in rows], dim=1)
+        norms.append(torch.linalg.matrix_norm(jacobian, ord=2))
+        if outputs is not None:
+            outputs.append(out.detach())
+    return torch.cat(norms)

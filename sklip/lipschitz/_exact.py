@@ -10,7 +10,8 @@ import copy
 import torch
 
 from .._validation import check_int, check_real, resolve_model
-from ._eval import evaluating, floating_dtype, jacobian_spectral_norms
+from ..functional._jacobian import jacobian_spectral_norms
+from ._eval import evaluating, floating_dtype
 
 __all__ = ["lipschitz_exact_1d"]
 

@@ -13,7 +13,8 @@ from .._random import torch_generator
 from .._validation import (check_choice, check_int, input_tensor,
                            resolve_model)
 from ..functional._bounds import pair_search_bound
-from ._eval import evaluating, floating_dtype, jacobian_spectral_norms
+from ..functional._jacobian import jacobian_spectral_norms
+from ._eval import evaluating, floating_dtype
 
 __all__ = ["LOWER_BOUND_METHODS", "lipschitz_lower_bound"]
 
