@@ -7,7 +7,11 @@ of strong attacks at L2 ε = 2 (:class:`sklip.attacks.WorstCaseAttack`:
 APGD-CE, APGD-DLR, APGD-T, margin PGD, Square; on the first
 ``WORST_CASE_POINTS`` test images, to halve the search's cost), PGD-L2
 (ε = 2, 100 steps, cross-entropy), FGSM-L∞ (ε = 0.1) and Gaussian noise
-(σ = 1) accuracy, all clamped to [0, 1], and the training time. One JSON line per candidate is
+(σ = 1) accuracy, all clamped to [0, 1], certified accuracy at L2 radii 0.5
+and 1.0 (:func:`sklip.lipschitz.certify`, the tightest bound for the
+network), and the training time. ``"module": "one_lipschitz"`` trains
+:class:`sklip.modules.OneLipschitzMLP` (784-256-256-10) instead. One JSON
+line per candidate is
 appended to ``--output``, so an interrupted search resumes where it
 stopped (finished candidates are skipped).
 
@@ -26,7 +30,9 @@ PGD points from seed to seed.
 
 ``--summary`` prints, per method, the candidate with the best worst-case
 accuracy among those with clean accuracy of at least ``--min-clean``
-(0.95), in the seed-0 runs, then the mean over seeds of every candidate run with several;
+(0.95), in the seed-0 runs — for the certified methods (``CERTIFIED``) the
+best mean certified accuracy at a clean accuracy of at least 96 % — then
+the mean over seeds of every candidate run with several;
 the search behind the package's defaults is in
 ``benchmarks/results/search_defaults.jsonl``::
 
@@ -44,6 +50,8 @@ import torch
 
 from sklip import LipschitzClassifier
 from sklip.benchmark import load_data, make_attacks
+from sklip.lipschitz import certify
+from sklip.modules import OneLipschitzMLP
 from sklip.metrics import adversarial_accuracy
 
 #: Test images the worst case is measured on (the first ones).
@@ -107,6 +115,24 @@ GRIDS = {
     # past the edge of the grid, where its best λ lay
     + _grid(regularizer=["ptv"], reg_lambda=[6.0], epsilon=[3.0],
             epsilon_decay=[1.0], max_epochs=[30]),
+    # Lipschitz-margin training on the benchmark's MLP, and on the
+    # 1-Lipschitz network (ranked by certified accuracy, see CERTIFIED)
+    "margin": _grid(regularizer=["margin"], reg_lambda=[1.0],
+                    epsilon=[0.5, 1.0], regularizer__temperature=[1.0, 8.0],
+                    max_epochs=[30]),
+    "one_lipschitz": _grid(module=["one_lipschitz"], regularizer=["margin"],
+                           reg_lambda=[0.3, 0.5, 1.0], epsilon=[0.5],
+                           regularizer__temperature=[8.0], max_epochs=[30])
+    + _grid(module=["one_lipschitz"], regularizer=["margin"],
+            reg_lambda=[0.5], epsilon=[0.5],
+            regularizer__temperature=[4.0, 16.0], max_epochs=[30])
+    # past the edge of the grid, where its best λ lay; a larger radius
+    + _grid(module=["one_lipschitz"], regularizer=["margin"],
+            reg_lambda=[0.1, 0.2], epsilon=[0.5],
+            regularizer__temperature=[8.0], max_epochs=[30])
+    + _grid(module=["one_lipschitz"], regularizer=["margin"],
+            reg_lambda=[0.3], epsilon=[0.5, 0.75],
+            regularizer__temperature=[4.0], max_epochs=[30]),
     "adversarial": [
         # the slides' ADV FGSM
         {"regularizer": "adversarial", "reg_lambda": 1.0, "epsilon": 0.1,
@@ -148,6 +174,16 @@ SEED_CHECKS = [
      "epsilon_decay": 1.0, "regularizer__n_anchors": 0.25, "max_epochs": 30},
 ]
 
+#: Methods chosen by certified accuracy (the mean of the radii
+#: CERTIFY_EPS) at a clean accuracy of at least CERTIFIED_MIN_CLEAN, rather
+#: than by the worst case.
+CERTIFIED = ("margin", "one_lipschitz")
+CERTIFY_EPS = (0.5, 1.0)
+CERTIFIED_MIN_CLEAN = 0.96
+
+#: ``"module"`` values of the candidates (JSON holds no classes).
+MODULES = {"one_lipschitz": OneLipschitzMLP}
+
 #: Seeds of the seed checks.
 CHECK_SEEDS = (0, 1, 2)
 
@@ -173,7 +209,7 @@ def evaluate(params, data, seed=0, pgd_n_iter=100):
     """
     X_train, X_test, y_train, y_test = data
     params = {"hidden_layer_sizes": (200, 80), **params}
-    est = LipschitzClassifier(random_state=seed, **params)
+    est = LipschitzClassifier(random_state=seed, **_estimator_params(params))
     start = time.perf_counter()
     est.fit(X_train, y_train)
     seconds = time.perf_counter() - start
@@ -191,10 +227,30 @@ def evaluate(params, data, seed=0, pgd_n_iter=100):
     row.update({f"{name}_acc": adversarial_accuracy(est, X_test, y_test,
                                                     attack)
                 for name, attack in attacks.items()})
+    certificate = certify(est, X_test, y_test, CERTIFY_EPS)
+    row.update({f"certified_acc_{eps:g}": float(acc)
+                for eps, acc in zip(CERTIFY_EPS, certificate.accuracy)})
+    row["certified_bound"] = certificate.bound
     row["final_lambda"] = float(est.history[-1, "reg_lambda"])
     row["seconds"] = seconds
     row["seed"] = seed
     return row
+
+
+def _estimator_params(params):
+    """The candidate's parameters with a module name replaced by its class
+    (sized from the data by the estimator)."""
+    params = dict(params)
+    if "module" in params:
+        params["module"] = MODULES[params.pop("module")]
+        params["module__hidden_layer_sizes"] = (256, 256)
+        del params["hidden_layer_sizes"]
+    return params
+
+
+def _method(row):
+    params = row["params"]
+    return params.get("module") or params.get("regularizer", "clip")
 
 
 def _key(params):
@@ -214,9 +270,18 @@ def _done(path):
 
 
 def _rank(row):
-    # Worst-case accuracies within a percentage point (10 of the 1,000
+    # Accuracies within a percentage point (10 of the 1,000 worst-case
     # images) are a tie, which goes to the more accurate candidate.
+    if _method(row) in CERTIFIED:
+        certified = sum(row[f"certified_acc_{eps:g}"] for eps in CERTIFY_EPS)
+        return round(certified / len(CERTIFY_EPS) / 0.01), row["clean_acc"]
     return round(row["worst_case_acc"] / 0.01), row["clean_acc"]
+
+
+def _min_clean(method, min_clean):
+    if method == "none":
+        return 0.0
+    return CERTIFIED_MIN_CLEAN if method in CERTIFIED else min_clean
 
 
 def summary(rows, min_clean=0.95):
@@ -226,16 +291,18 @@ def summary(rows, min_clean=0.95):
     rows = list(rows)
     best = {}
     for row in (r for r in rows if _seed(r) == 0):
-        method = row["params"].get("regularizer", "clip")
-        ok = row["clean_acc"] >= min_clean or method == "none"
+        method = _method(row)
+        ok = row["clean_acc"] >= _min_clean(method, min_clean)
         if ok and (method not in best or _rank(row) > _rank(best[method])):
             best[method] = row
-    lines = [f"{'method':<12}{'clean':>7}{'worst':>7}{'pgd':>7}{'fgsm':>7}"
-             f"{'noise':>7}{'s':>7}  params"]
+    lines = [f"{'method':<14}{'clean':>7}{'worst':>7}{'pgd':>7}{'fgsm':>7}"
+             f"{'noise':>7}{'c@0.5':>7}{'c@1':>7}{'s':>7}  params"]
     for method, row in best.items():
-        lines.append(f"{method:<12}{row['clean_acc']:7.3f}"
+        lines.append(f"{method:<14}{row['clean_acc']:7.3f}"
                      f"{row['worst_case_acc']:7.3f}{row['pgd_acc']:7.3f}"
                      f"{row['fgsm_acc']:7.3f}{row['noise_acc']:7.3f}"
+                     f"{row.get('certified_acc_0.5', float('nan')):7.3f}"
+                     f"{row.get('certified_acc_1', float('nan')):7.3f}"
                      f"{row['seconds']:7.0f}  {_key(row['params'])}")
     by_params = {}
     for row in rows:

@@ -14,8 +14,10 @@ def _benchmark(args):
     """Run :func:`sklip.benchmark.run_benchmark` and print its table."""
     from .benchmark import run_benchmark
 
+    methods = None if args.methods is None else [
+        m.strip() for m in args.methods.split(",") if m.strip()]
     result = run_benchmark(
-        args.dataset, [m.strip() for m in args.methods.split(",") if m.strip()],
+        args.dataset, methods,
         data_dir=args.data_dir, epochs=args.epochs, fgsm_eps=args.fgsm_eps,
         pgd_eps=args.pgd_eps, pgd_n_iter=args.pgd_n_iter,
         noise_sigma=args.noise_sigma, certify_eps=args.certify_eps,
@@ -37,11 +39,12 @@ def _timing(args):
     from .benchmark import METHODS, _check_args, load_data, method_params
     from .timing import format_timing, time_methods
 
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    _check_args(args.dataset, methods, args.epochs)
     if args.dataset == "polynomial":
         raise ValueError("--timing measures classifiers: use --dataset "
                          "digits or mnist.")
+    methods = [m.strip() for m in (args.methods or ",".join(METHODS)).split(
+        ",") if m.strip()]
+    _check_args(args.dataset, methods, args.epochs)
     X_train, _, y_train, _ = load_data(args.dataset, args.data_dir, args.seed)
     n_distinct = len(X_train)
     X_train = np.tile(X_train, (args.tile, 1))
@@ -87,8 +90,9 @@ def main(argv=None):
     bench.add_argument("--dataset", default="digits", choices=DATASETS)
     bench.add_argument("--data-dir", default=None,
                        help="folder with the MNIST IDX files")
-    bench.add_argument("--methods", default=",".join(METHODS),
-                       help="comma-separated subset of " + ",".join(METHODS))
+    bench.add_argument("--methods", default=None,
+                       help="comma-separated subset of " + ",".join(METHODS)
+                       + " (default: all that fit the data set)")
     bench.add_argument("--epochs", type=int, default=None)
     bench.add_argument("--fgsm-eps", type=float, default=None)
     bench.add_argument("--pgd-eps", type=float, default=None)
@@ -96,9 +100,9 @@ def main(argv=None):
                        help="iterations of PGD and of every gradient attack "
                        "of the worst case")
     bench.add_argument("--noise-sigma", type=float, default=None)
-    bench.add_argument("--certify-eps", type=float, default=None,
-                       help="L2 radius of the certified-accuracy column "
-                       "(default 0.1)")
+    bench.add_argument("--certify-eps", type=float, nargs="+", default=None,
+                       help="L2 radii of the certified-accuracy columns "
+                       "(default: MNIST 0.5 1.0, digits 0.1 0.3)")
     bench.add_argument("--square-queries", type=int, default=5000,
                        help="queries of the Square Attack in the worst-case "
                        "column (whose gradient attacks take --pgd-n-iter)")
@@ -135,8 +139,9 @@ def _check_options(parser, args):
         parser.error("--square-queries must be a positive integer")
     if args.pgd_n_iter < 1:
         parser.error("--pgd-n-iter must be a positive integer")
-    if args.certify_eps is not None and not args.certify_eps >= 0:
-        parser.error("--certify-eps must be a number >= 0")
+    if args.certify_eps is not None and not all(
+            eps >= 0 for eps in args.certify_eps):
+        parser.error("--certify-eps must be numbers >= 0")
     if args.tile > 1 and not args.timing:
         parser.error("--tile only applies to --timing")
 

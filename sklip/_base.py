@@ -14,6 +14,7 @@ in :mod:`sklip._input`.
 
 import copy
 import functools
+import inspect
 from contextlib import nullcontext
 
 import torch
@@ -190,9 +191,23 @@ class LipschitzNet(TrainingLoop, HyperparameterChecks, InputChecks,
                 hidden_layer_sizes=self.hidden_layer_sizes,
                 activation=self.activation, **kwargs)
         else:
-            factory = functools.partial(module, **kwargs)
+            factory = functools.partial(module, **self._data_sizes(module),
+                                        **kwargs)
         self.module_ = build_module(factory, self.random_)
         return self
+
+    def _data_sizes(self, module_class):
+        """``n_features`` and ``n_outputs`` for a module class that takes
+        them (as sklip's networks do) and is not given them as
+        ``module__*``: the sizes of the training data."""
+        try:
+            accepted = inspect.signature(module_class).parameters
+        except (TypeError, ValueError):  # a builtin or C-level callable
+            return {}
+        given = self.get_params_for("module")
+        sizes = {"n_features": self.n_inputs_, "n_outputs": self.n_outputs_}
+        return {name: value for name, value in sizes.items()
+                if name in accepted and name not in given}
 
     def initialize_criterion(self):
         criterion = self.criterion

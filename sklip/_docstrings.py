@@ -13,18 +13,22 @@ _SHARED_PARAMETERS = """\
     module : None, torch.nn.Module subclass or instance, default=None
         The network. ``None`` builds a multilayer perceptron sized from the
         data (:class:`sklip.modules.MLP`); a class is instantiated with the
-        ``module__<name>`` parameters; an instance is copied before training
-        so that the object passed in is never changed.
+        ``module__<name>`` parameters, and with ``n_features`` and
+        ``n_outputs`` from the data when it takes them and they are not
+        given (as :class:`~sklip.modules.OneLipschitzMLP` does); an instance
+        is copied before training so that the object passed in is never
+        changed.
 {classes}    regularizer : str or Regularizer, default="clip"
         ``"none"``, ``"clip"``, ``"sumlip"``, ``"tv"``, ``"ptv"``,
-        ``"adversarial"`` or a :class:`~sklip.regularizers.Regularizer`
-        object. Its own parameters
+        ``"adversarial"``, ``"margin"`` (classifiers only) or a
+        :class:`~sklip.regularizers.Regularizer` object. Its own parameters
         are reachable as ``regularizer__<name>``.
     reg_lambda : float or "auto", default="auto"
         Initial regularisation weight λ (≥ 0). ``"auto"`` takes the
         regulariser's ``default_lambda``, chosen on MNIST by
         ``benchmarks/search_defaults.py`` (the most robust under the worst
-        case of strong attacks at 95 % clean accuracy or more):
+        case of strong attacks at 95 % clean accuracy or more; for margin
+        training the most certified at 96 % or more):
         {auto_lambdas} (adversarial training's λ only switches it on).
     target_accuracy : float or None, default=None
         Threshold α of the warm-up and of the discrepancy rule, compared with

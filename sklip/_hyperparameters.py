@@ -7,6 +7,7 @@ name the parameter and what was expected.
 
 import numpy as np
 import torch
+from sklearn.base import is_classifier
 
 from ._validation import check_choice, check_int, check_real
 from .modules import ACTIVATIONS
@@ -28,6 +29,11 @@ class HyperparameterChecks:
         self._check_lambda_params()
         regularizer = self._build_regularizer()
         self._check_epsilon_params(regularizer)
+        if regularizer.needs_classes and not is_classifier(self):
+            raise ValueError(
+                f"regularizer={regularizer.name!r} needs class targets; "
+                f"{type(self).__name__} is a regressor. Use a classifier "
+                "or another regulariser.")
         sizes = self.hidden_layer_sizes
         if not isinstance(sizes, (tuple, list)) or not all(
                 isinstance(s, (int, np.integer)) and not isinstance(s, bool)

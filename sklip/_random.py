@@ -22,6 +22,8 @@ from sklearn.utils import check_random_state
 from torch import nn
 from torch.nn import init
 
+from .modules import SpectralLinear
+
 __all__ = ["RandomSource", "build_module", "uses_global_rng",
            "global_rng_seeded", "torch_generator"]
 
@@ -108,12 +110,20 @@ def _reset_embedding(layer, generator):
     layer._fill_padding_idx_with_zero()
 
 
+def _reset_spectral_linear(layer, generator):
+    _reset_fan_in_uniform(layer, generator)
+    layer.reset_power_iteration()
+
+
 def _reset_deterministic(layer, generator):
     layer.reset_parameters()
 
 
 # Layers whose default initialisation sklip can redo with a generator.
 _RESETS = (
+    # Before Linear, its base class: the power-iteration buffer needs a
+    # start too (a module built on the meta device has none).
+    (SpectralLinear, _reset_spectral_linear),
     (nn.Linear, _reset_fan_in_uniform),
     (nn.modules.conv._ConvNd, _reset_fan_in_uniform),
     (nn.Embedding, _reset_embedding),

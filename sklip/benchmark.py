@@ -29,14 +29,19 @@ from ._benchmark_eval import (classification_results, make_attacks,
 from ._benchmark_output import format_table, write_results
 from ._validation import check_int, check_real
 from .estimators import LipschitzClassifier, LipschitzRegressor
+from .modules import OneLipschitzMLP
 
-__all__ = ["METHODS", "DATASETS", "METHOD_PARAMS", "method_params",
+__all__ = ["METHODS", "CLASSIFICATION_ONLY", "DATASETS", "METHOD_PARAMS", "method_params",
            "make_attacks",
            "TRAINING_RADIUS_FACTOR", "run_benchmark",
            "load_data", "format_table", "BenchmarkResult"]
 
 #: Methods compared, in the order of the slides' Table 1 (plus CLIP).
-METHODS = ("none", "clip", "sumlip", "tv", "ptv", "adversarial")
+METHODS = ("none", "clip", "sumlip", "tv", "ptv", "adversarial", "margin",
+           "one_lipschitz")
+
+#: Methods that need class labels (not run on the polynomial task).
+CLASSIFICATION_ONLY = ("margin", "one_lipschitz")
 
 #: Data sets the benchmark knows.
 DATASETS = ("digits", "mnist", "polynomial")
@@ -59,6 +64,15 @@ METHOD_PARAMS = {
     # 0.984 / 0.427) with 0.970 / 0.713.
     "adversarial": {"regularizer": "adversarial",
                     "regularizer__attack": "pgd", "regularizer__norm": 2},
+    # Lipschitz-margin training (Tsuzuku et al. 2018) on the same MLP, and
+    # on a 1-Lipschitz network (AOL layers and GroupSort, 784-256-256-10),
+    # which certifies through its margins.
+    "margin": {"regularizer": "margin"},
+    # λ and the temperature from benchmarks/search_defaults.py, as for
+    # the regularisers' own defaults.
+    "one_lipschitz": {"regularizer": "margin", "module": OneLipschitzMLP,
+                      "module__hidden_layer_sizes": (256, 256),
+                      "reg_lambda": 0.2, "regularizer__temperature": 8.0},
 }
 
 #: Radius of pTV and adversarial training relative to the PGD radius.
@@ -110,9 +124,9 @@ _DATA_DEFAULTS = {
     # epochs, FGSM L∞ ε, PGD (and worst-case) L2 ε, noise σ, certification
     # L2 ε
     "digits": dict(epochs=30, fgsm_eps=0.1, pgd_eps=1.0, noise_sigma=0.5,
-                   certify_eps=0.1),
+                   certify_eps=(0.1, 0.3)),
     "mnist": dict(epochs=30, fgsm_eps=0.1, pgd_eps=2.0, noise_sigma=1.0,
-                  certify_eps=0.1),
+                  certify_eps=(0.5, 1.0)),
     "polynomial": dict(epochs=300),
 }
 
@@ -164,12 +178,18 @@ def _check_args(dataset, methods, epochs):
     if unknown or not methods:
         raise ValueError(f"unknown method(s) {unknown}; choose from "
                          f"{list(METHODS)}.")
+    if dataset == "polynomial":
+        classifiers = [m for m in methods if m in CLASSIFICATION_ONLY]
+        if classifiers:
+            raise ValueError(
+                f"method(s) {classifiers} need class labels; the polynomial "
+                f"task is a regression. Choose from {list(POLYNOMIAL_PARAMS)}.")
     if epochs is not None and (not isinstance(epochs, (int, np.integer))
                                or epochs < 1):
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}.")
 
 
-def run_benchmark(dataset="digits", methods=METHODS, *, data_dir=None,
+def run_benchmark(dataset="digits", methods=None, *, data_dir=None,
                   epochs=None, fgsm_eps=None, pgd_eps=None, pgd_n_iter=100,
                   noise_sigma=None, certify_eps=None, eps_values=None,
                   square_queries=5000, curve_points=500, device="cpu",
@@ -182,8 +202,10 @@ def run_benchmark(dataset="digits", methods=METHODS, *, data_dir=None,
         Data: scikit-learn's bundled digits (no download), MNIST from the
         IDX files in ``data_dir`` (8,000 / 2,000 split of the test set), or
         the slides' 1-D polynomial regression task.
-    methods : sequence of str, default=METHODS
-        Which of ``"none", "clip", "sumlip", "tv", "ptv", "adversarial"``.
+    methods : sequence of str or None, default=None
+        Which of :data:`METHODS`; ``None`` runs them all (on the polynomial
+        task all but the classification-only ``"margin"`` and
+        ``"one_lipschitz"``).
     data_dir : str or Path or None
         Folder of the MNIST IDX files.
     epochs : int or None
@@ -194,9 +216,11 @@ def run_benchmark(dataset="digits", methods=METHODS, *, data_dir=None,
     pgd_n_iter : int, default=100
         PGD iterations, and those of every gradient attack of the worst
         case (per restart and target class).
-    certify_eps : float or None
-        L2 radius of the certified-accuracy column (default per data set:
-        0.1).
+    certify_eps : float, sequence of float or None
+        L2 radii of the certified-accuracy columns (default per data set:
+        MNIST 0.5 and 1.0, digits 0.1 and 0.3). Each is certified by the
+        tightest bound sklip has for the network (column
+        ``certified_bound``, see :func:`sklip.lipschitz.certify`).
     eps_values : dict or None
         Attack -> radii (``eps``, ``sigma`` for noise) of its robustness
         curve (default: six points from 0 to twice the table's value).
@@ -219,6 +243,9 @@ def run_benchmark(dataset="digits", methods=METHODS, *, data_dir=None,
     -------
     BenchmarkResult
     """
+    if methods is None:
+        methods = tuple(POLYNOMIAL_PARAMS) if dataset == "polynomial" \
+            else METHODS
     methods = tuple(methods)
     _check_args(dataset, methods, epochs)
     # Checked here, not when the attacks are built after every method has
@@ -226,7 +253,7 @@ def run_benchmark(dataset="digits", methods=METHODS, *, data_dir=None,
     check_int(square_queries, "square_queries", min_val=1)
     check_int(curve_points, "curve_points", min_val=1)
     check_int(pgd_n_iter, "pgd_n_iter", min_val=1)
-    check_real(certify_eps, "certify_eps", min_val=0, allow_none=True)
+    certify_eps = _check_certify_eps(certify_eps)
     defaults = _DATA_DEFAULTS[dataset]
     epochs = epochs or defaults["epochs"]
     X_train, X_test, y_train, y_test = load_data(dataset, data_dir, seed)
@@ -265,6 +292,18 @@ def run_benchmark(dataset="digits", methods=METHODS, *, data_dir=None,
     return result
 
 
+
+
+def _check_certify_eps(certify_eps):
+    """``certify_eps`` as a tuple of radii, or ``None``."""
+    if certify_eps is None:
+        return None
+    values = (certify_eps,) if np.ndim(certify_eps) == 0 else certify_eps
+    values = tuple(check_real(eps, "certify_eps", min_val=0)
+                   for eps in values)
+    if not values:
+        raise ValueError("certify_eps must hold at least one radius.")
+    return values
 
 
 def _fit_all(methods, make, X, y, epochs, progress):

@@ -12,7 +12,8 @@ from .conftest import MNIST_DIR
 
 CLASSIFICATION_COLUMNS = ["method", "train_acc", "clean_acc", "fgsm_acc",
                           "pgd_acc", "worst_case_acc", "noise_acc",
-                          "certified_acc", "lip_lower", "lip_upper",
+                          "certified@0.1", "certified@0.3",
+                          "certified_bound", "lip_lower", "lip_upper",
                           "seconds", "time_ratio", "worst_case_seconds"]
 
 
@@ -26,7 +27,12 @@ def test_benchmark_on_digits_writes_table_and_plots(tmp_path):
         assert 0 <= row["pgd_acc"] <= row["clean_acc"] + 1e-9
         # The worst case includes a stronger PGD: never above it.
         assert row["worst_case_acc"] <= row["pgd_acc"] + 0.01
-        assert 0 <= row["certified_acc"] <= row["clean_acc"] + 1e-9
+        assert 0 <= row["certified@0.3"] <= row["certified@0.1"] \
+            <= row["clean_acc"] + 1e-9
+        # ReLU MLPs get the local bound; the 1-Lipschitz network (GroupSort)
+        # the pairwise one.
+        assert row["certified_bound"] == (
+            "pairwise" if row["method"] == "one_lipschitz" else "local")
         assert 0 < row["lip_lower"] <= row["lip_upper"] * (1 + 1e-6)
         assert row["seconds"] > 0
     assert result.rows[0]["time_ratio"] == pytest.approx(1.0)
@@ -46,7 +52,8 @@ def test_benchmark_on_digits_writes_table_and_plots(tmp_path):
     assert len(worst["eps_values"]) == len(worst["accuracy"])
     settings = payload["settings"]
     assert settings["dataset"] == "digits"
-    assert settings["pgd_n_iter"] == 3 and settings["certify_eps"] == 0.1
+    assert settings["pgd_n_iter"] == 3
+    assert settings["certify_eps"] == [0.1, 0.3]
 
 
 @pytest.mark.parametrize("option, value", [
@@ -62,6 +69,18 @@ def test_benchmark_checks_its_budgets_before_training(option, value,
         run_benchmark("digits", ["none"], progress=False, **{option: value})
 
 
+def test_benchmark_polynomial_runs_every_regression_method(tmp_path,
+                                                          monkeypatch):
+    seen = []
+    monkeypatch.setattr("sklip.benchmark._fit_all",
+                        lambda methods, *args: seen.append(methods) or 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        run_benchmark("polynomial", progress=False)
+    assert "margin" not in seen[0] and "clip" in seen[0]
+    with pytest.raises(ValueError, match="need class labels"):
+        run_benchmark("polynomial", ["margin"], progress=False)
+
+
 def test_benchmark_polynomial(tmp_path):
     result = run_benchmark("polynomial", ["none", "clip"], epochs=2,
                            output_dir=tmp_path, progress=False)
@@ -75,12 +94,14 @@ def test_cli_prints_table_on_mnist(tmp_path, capsys):
     status = main(["benchmark", "--dataset", "mnist", "--data-dir",
                    str(MNIST_DIR), "--methods", "none,tv", "--epochs", "1",
                    "--pgd-n-iter", "2", "--square-queries", "10",
-                   "--certify-eps", "0.05", "--output", str(tmp_path),
+                   "--certify-eps", "0.05", "0.2", "--output", str(tmp_path),
                    "--no-progress"])
     out = capsys.readouterr().out
     assert status == 0
     settings = json.loads((tmp_path / "results.json").read_text())["settings"]
-    assert settings["pgd_n_iter"] == 2 and settings["certify_eps"] == 0.05
+    assert settings["pgd_n_iter"] == 2
+    assert settings["certify_eps"] == [0.05, 0.2]
+    assert "certified@0.05" in out and "certified@0.2" in out
     assert "clean_acc" in out and "pgd_acc" in out
     assert "worst_case_acc" in out
     assert out.count("\ntv ") == 1

@@ -44,7 +44,8 @@ def test_check_estimator_at_defaults(Estimator):
 #: One invalid value per regulariser (``none`` has no parameters).
 BAD_PARAMETER = {"clip": ("n_pairs", -1), "sumlip": ("n_pairs", 0),
                  "tv": ("n_projections", 0), "ptv": ("n_iter", -1),
-                 "adversarial": ("ratio", 2.0)}
+                 "adversarial": ("ratio", 2.0),
+                 "margin": ("n_power_iter", 0)}
 
 TINY = dict(hidden_layer_sizes=(16,), lr=0.01, batch_size=64,
             random_state=0)

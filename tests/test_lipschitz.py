@@ -289,9 +289,10 @@ def test_certified_accuracy_of_classifier(digits_classifier):
     assert certified[-1] < certified[0]
     scalar = certified_accuracy(clf, X, y, 0.1)
     assert isinstance(scalar, float) and scalar == pytest.approx(certified[2])
-    # The default L is the upper bound.
-    assert scalar == certified_accuracy(
-        clf, X, y, 0.1, lipschitz=lipschitz_upper_bound(clf))
+    # The product rule's default L is the upper bound.
+    assert certified_accuracy(clf, X, y, 0.1, bound="product") == \
+        certified_accuracy(clf, X, y, 0.1,
+                           lipschitz=lipschitz_upper_bound(clf))
 
 
 def test_certified_points_keep_their_prediction(digits_classifier):
@@ -304,7 +305,7 @@ def test_certified_points_keep_their_prediction(digits_classifier):
     rival = logits.scatter(1, labels.view(-1, 1), -math.inf).max(1).values
     certified = (true - rival > math.sqrt(2) * L * radius).numpy()
     assert certified.mean() == pytest.approx(
-        certified_accuracy(clf, X, y, radius))
+        certified_accuracy(clf, X, y, radius, bound="product"))
     generator = np.random.default_rng(0)
     for _ in range(5):
         noise = generator.standard_normal(X.shape)

@@ -67,3 +67,27 @@ def test_summary_picks_best_worst_case_then_clean_accuracy():
             row(0.549, 0.973, 3.0),  # ... goes to the more accurate
             row(0.40, 0.99, 4.0)]
     assert '"reg_lambda": 3.0' in search.summary(rows).splitlines()[1]
+
+
+def test_summary_picks_certified_methods_by_certified_accuracy():
+    search = _load()
+
+    def row(certified, worst, clean, lam):
+        return {"params": {"module": "one_lipschitz", "regularizer": "margin",
+                           "reg_lambda": lam},
+                "worst_case_acc": worst, "pgd_acc": 0.9, "clean_acc": clean,
+                "fgsm_acc": 0.0, "noise_acc": 0.0, "seconds": 1.0,
+                "certified_acc_0.5": certified, "certified_acc_1": certified}
+
+    rows = [row(0.95, 0.1, 0.955, 1.0),  # below the 96 % clean floor
+            row(0.80, 0.6, 0.97, 2.0),   # most robust empirically
+            row(0.85, 0.3, 0.965, 3.0)]  # most certified: the pick
+    line = search.summary(rows).splitlines()[1]
+    assert line.startswith("one_lipschitz") and '"reg_lambda": 3.0' in line
+    rows = [row(0.80, 0.3, 0.97, 1.0)]
+    # A ReLU network rows from an older search, without certified columns,
+    # still summarise.
+    rows.append({"params": {"regularizer": "tv", "reg_lambda": 0.5},
+                 "worst_case_acc": 0.5, "pgd_acc": 0.6, "clean_acc": 0.96,
+                 "fgsm_acc": 0.0, "noise_acc": 0.0, "seconds": 1.0})
+    assert len(search.summary(rows).splitlines()) == 3

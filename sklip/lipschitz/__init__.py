@@ -15,13 +15,19 @@ network in evaluation mode (the function ``predict`` uses):
   (the "AutoLip" bound of Scaman & Virmaux 2018);
 - :func:`lipschitz_exact_1d`: the exact constant of a network with a single
   input on an interval, from a fine grid;
-- :func:`certified_accuracy`: the share of points whose logit margin exceeds
-  ``sqrt(2) * L * eps`` and whose prediction therefore cannot change within
-  radius ``eps`` (Tsuzuku, Sato & Sugiyama, *Lipschitz-Margin Training*,
-  NeurIPS 2018).
+- :func:`certify`: which points provably keep their prediction within
+  radius ``eps``, as a :class:`Certificate`, by the tightest margin bound
+  the network admits: ``"product"`` (the margin exceeds ``sqrt(2) * L *
+  eps``; Tsuzuku, Sato & Sugiyama, *Lipschitz-Margin Training*, NeurIPS
+  2018), ``"pairwise"`` (per class pair, from the last layer's rows; Leino,
+  Wang & Fredrikson, *Globally-Robust Neural Networks*, ICML 2021) or
+  ``"local"`` (on the ball around each point, without the ReLUs that are
+  constant there; Huang et al., *Training Certifiably Robust Neural
+  Networks with Efficient Local Lipschitz Bounds*, NeurIPS 2021);
+- :func:`certified_accuracy`: the share of those points.
 """
 
-from ._certified import certified_accuracy
+from ._certified import Certificate, certified_accuracy, certify
 from ._exact import lipschitz_exact_1d
 from ._lower import LOWER_BOUND_METHODS, lipschitz_lower_bound
 from ._upper import lipschitz_upper_bound
@@ -30,6 +36,8 @@ __all__ = [
     "lipschitz_lower_bound",
     "lipschitz_upper_bound",
     "lipschitz_exact_1d",
+    "certify",
     "certified_accuracy",
+    "Certificate",
     "LOWER_BOUND_METHODS",
 ]

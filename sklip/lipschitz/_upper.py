@@ -16,10 +16,12 @@ import torch
 from torch import nn
 
 from .._validation import check_int, check_real, resolve_model
-from ..modules import MLP
+from ..modules import MLP, AOLLinear, GroupSort, OneLipschitzMLP, \
+    SpectralLinear
 from ._eval import evaluating, floating_dtype
 
-__all__ = ["lipschitz_upper_bound"]
+__all__ = ["lipschitz_upper_bound", "linear_weight", "chain_layers",
+           "fixed_constant"]
 
 # Random start vectors of the power iteration, iterated together: the best
 # of several starts guards against one that is nearly orthogonal to the top
@@ -108,14 +110,30 @@ def _tuple(value, dims):
     return tuple(value) if isinstance(value, (tuple, list)) else (value,) * dims
 
 
+def linear_weight(layer):
+    """The weight matrix a linear layer applies, or ``None`` for any other
+    layer: ``weight`` of :class:`torch.nn.Linear`, the normalised weight of
+    sklip's 1-Lipschitz layers."""
+    if isinstance(layer, (AOLLinear, SpectralLinear)):
+        return layer.normalized_weight()
+    if _rule_base(layer) is nn.Linear:
+        return layer.weight
+    return None
+
+
 def _linear(layer):
-    return float(torch.linalg.matrix_norm(layer.weight.detach().double(),
-                                          ord=2))
+    return float(torch.linalg.matrix_norm(
+        linear_weight(layer).detach().double(), ord=2))
 
 
 #: Layers whose constant does not depend on the input size.
 _FIXED_RULES = {
     nn.Linear: _linear,
+    # sklip's 1-Lipschitz layers: the norm of the weight they apply (at most
+    # 1, measured rather than assumed).
+    AOLLinear: _linear,
+    SpectralLinear: _linear,
+    GroupSort: _constant(1.0),
     nn.Identity: _constant(1.0),
     nn.Flatten: _constant(1.0),
     nn.Unflatten: _constant(1.0),
@@ -166,7 +184,7 @@ _SHAPED_LAYERS = (
 
 def _supported_names():
     names = [cls.__name__ for cls in (*_FIXED_RULES, *_SHAPED_LAYERS)]
-    return ", ".join(["Sequential", "MLP", *sorted(names)])
+    return ", ".join(["Sequential", "MLP", "OneLipschitzMLP", *sorted(names)])
 
 
 def lipschitz_upper_bound(model, *, input_shape=None, n_power_iter=500,
@@ -267,9 +285,46 @@ def _chain(layer):
     if isinstance(layer, nn.Sequential) and \
             type(layer).forward is nn.Sequential.forward:
         return list(layer.named_children())
-    if isinstance(layer, MLP) and type(layer).forward is MLP.forward:
-        return [("layers", layer.layers)]
+    for network in (MLP, OneLipschitzMLP):
+        if isinstance(layer, network) and type(layer).forward is \
+                network.forward:
+            return [("layers", layer.layers)]
     return None
+
+
+def chain_layers(module, path=None):
+    """The leaf layers of a chain, in order, as ``(path, layer)`` pairs.
+
+    Raises
+    ------
+    TypeError
+        For a layer whose Lipschitz constant sklip cannot bound (the message
+        names it), as :func:`lipschitz_upper_bound` does.
+    """
+    path = type(module).__name__ if path is None else path
+    children = _chain(module)
+    if children is None:
+        _check_supported(module, path)
+        return [(path, module)]
+    return [leaf for name, child in children
+            for leaf in chain_layers(child, f"{path}.{name}")]
+
+
+def fixed_constant(layer):
+    """The Lipschitz constant of a layer that does not depend on the input
+    size (an activation, a normalisation, a linear layer), or ``None`` for
+    a convolution or pooling whose norm does."""
+    base = _rule_base(layer)
+    return _FIXED_RULES[base](layer) if base in _FIXED_RULES else None
+
+
+def _check_supported(layer, path):
+    if _rule_base(layer) is None:
+        raise TypeError(
+            f"lipschitz_upper_bound does not support the layer {path!r} of "
+            f"type {type(layer).__name__}: only chains of known layers have "
+            "a computable bound (a custom module's forward can combine its "
+            f"layers in any way). Supported: {_supported_names()}.")
 
 
 def _rule_base(layer):
@@ -289,13 +344,8 @@ def _bound(layer, shape, path, options):
             constant, shape = _bound(child, shape, f"{path}.{name}", options)
             total *= constant
         return total, shape
+    _check_supported(layer, path)
     base = _rule_base(layer)
-    if base is None:
-        raise TypeError(
-            f"lipschitz_upper_bound does not support the layer {path!r} of "
-            f"type {type(layer).__name__}: only chains of known layers have "
-            "a computable bound (a custom module's forward can combine its "
-            f"layers in any way). Supported: {_supported_names()}.")
     # Probing the output shape first also reports an input_shape that does
     # not fit before any power iteration runs on it.
     out_shape = _output_shape(layer, shape, path)

@@ -8,6 +8,8 @@ name       penalty ``R(f)``
 ``sumlip`` mean difference quotient over adversarial pairs
 ``tv``     mean input-Jacobian norm over the batch
 ``ptv``    mean quotient of pairs on the ε-spheres around the batch
+``margin`` the loss on logits whose rivals gain ε times a Lipschitz
+           bound (Lipschitz-margin training; classifiers)
 ========== ==========================================================
 
 ``adversarial`` (a baseline, "ADV FGSM" in the slides' Table 1) mixes the
@@ -21,6 +23,7 @@ from ._adversarial import AdversarialRegularizer
 from ._base import NoRegularizer, Regularizer
 from ._clip import CLIPRegularizer, SumLipRegularizer
 from ._context import TrainingContext
+from ._margin import MarginRegularizer
 from ._pairs import PairSearch
 from ._ptv import PTVRegularizer
 from ._registry import REGULARIZERS, get_regularizer, regularizer_names
@@ -34,6 +37,7 @@ __all__ = [
     "TVRegularizer",
     "PTVRegularizer",
     "AdversarialRegularizer",
+    "MarginRegularizer",
     "TrainingContext",
     "PairSearch",
     "REGULARIZERS",

@@ -41,6 +41,8 @@ class Regularizer(BaseEstimator):
         The radius used when the estimator's ``epsilon`` is ``None``.
     default_epsilon_decay : float
         The ε decay used when the estimator's ``epsilon_decay`` is "auto".
+    needs_classes : bool
+        Whether the penalty needs class targets; a regressor refuses it.
     """
 
     name = None
@@ -48,6 +50,7 @@ class Regularizer(BaseEstimator):
     default_lambda = 0.1
     default_epsilon = None
     default_epsilon_decay = 1.0
+    needs_classes = False
 
     def validate(self):
         """Check the hyperparameters; raise ``ValueError``/``TypeError``."""

@@ -5,6 +5,7 @@ from sklearn.base import clone
 from ._adversarial import AdversarialRegularizer
 from ._base import NoRegularizer, Regularizer
 from ._clip import CLIPRegularizer, SumLipRegularizer
+from ._margin import MarginRegularizer
 from ._ptv import PTVRegularizer
 from ._tv import TVRegularizer
 
@@ -14,7 +15,8 @@ __all__ = ["REGULARIZERS", "get_regularizer", "regularizer_names"]
 REGULARIZERS = {
     cls.name: cls
     for cls in (NoRegularizer, CLIPRegularizer, SumLipRegularizer,
-                TVRegularizer, PTVRegularizer, AdversarialRegularizer)
+                TVRegularizer, PTVRegularizer, AdversarialRegularizer,
+                MarginRegularizer)
 }
 
 
