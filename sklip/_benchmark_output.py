@@ -29,7 +29,9 @@ def format_table(rows):
     if not rows:
         return ""
     keys = list(rows[0])
-    widths = {k: max(len(k), 11) for k in keys}
+    widths = {k: max(len(k), 11, *(len(row[k]) for row in rows
+                                   if isinstance(row[k], str)))
+              for k in keys}
 
     def cell(key, value):
         if isinstance(value, str):
