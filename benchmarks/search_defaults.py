@@ -49,7 +49,7 @@ from pathlib import Path
 import torch
 
 from sklip import LipschitzClassifier
-from sklip.benchmark import load_data, make_attacks
+from sklip.benchmark import METHOD_PARAMS, load_data, make_attacks
 from sklip.lipschitz import certify
 from sklip.modules import OneLipschitzMLP
 from sklip.metrics import adversarial_accuracy
@@ -243,7 +243,9 @@ def _estimator_params(params):
     params = dict(params)
     if "module" in params:
         params["module"] = MODULES[params.pop("module")]
-        params["module__hidden_layer_sizes"] = (256, 256)
+        # The benchmark's network for that module: one source of its size.
+        params["module__hidden_layer_sizes"] = METHOD_PARAMS[
+            "one_lipschitz"]["module__hidden_layer_sizes"]
         del params["hidden_layer_sizes"]
     return params
 

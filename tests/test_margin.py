@@ -134,3 +134,21 @@ def test_margin_trains_the_one_lipschitz_network(digits):
     for _ in range(300):
         tracked = clf.regularizer_.pair_constants(module).detach()
     torch.testing.assert_close(tracked, exact, rtol=1e-3, atol=1e-5)
+
+
+def test_one_step_computes_each_normalised_weight_once(monkeypatch):
+    net = OneLipschitzMLP(6, 3, hidden_layer_sizes=(8,), layer="spectral")
+    calls = []
+    original = type(net.layers[1]).normalized_weight
+
+    def counted(layer):
+        calls.append(layer)
+        return original(layer)
+
+    monkeypatch.setattr(type(net.layers[1]), "normalized_weight", counted)
+    MarginRegularizer().terms(net, torch.randn(4, 6),
+                              torch.tensor([0, 1, 2, 0]), CONTEXT)
+    # Two normalised layers, one call each: the forward pass and the bound
+    # share the weight (a second call would also step the power iteration
+    # twice).
+    assert len(calls) == 2 and calls[0] is not calls[1]

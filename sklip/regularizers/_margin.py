@@ -140,7 +140,7 @@ class MarginRegularizer(Regularizer):
         """The chain's layers, once checked to have a computable bound."""
         layers = chain_layers(module)
         last_path, last = layers[-1]
-        if linear_weight(last) is None:
+        if not _is_linear(last):
             raise TypeError(
                 f"MarginRegularizer needs a network whose last layer is "
                 f"linear; {last_path!r} is a {type(last).__name__}.")
@@ -190,5 +190,6 @@ class MarginRegularizer(Regularizer):
 
 
 def _is_linear(layer):
-    # Without computing a normalised layer's weight.
+    # Without computing a normalised layer's weight: that is the costly part
+    # of its step, and a SpectralLinear's would advance its power iteration.
     return isinstance(layer, torch.nn.Linear)
