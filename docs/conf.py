@@ -5,11 +5,13 @@ Build (warnings are errors)::
     python -m sphinx -W --keep-going -b html docs docs/_build/html
 
 No network is needed: intersphinx is off and the theme (alabaster) ships
-with Sphinx. Nothing is written into the source folder, so the docs can be
-built from a read-only checkout.
+with Sphinx. sphinx-gallery runs every script of ``examples/`` and writes
+the gallery's pages into ``docs/auto_examples/`` (generated, not tracked);
+the examples' own PNG files go to the doctree folder. The build sets
+``SKLIP_EXAMPLES_QUICK=1`` unless it is set already, which the examples read
+to train shorter; ``SKLIP_EXAMPLES_QUICK=0`` renders the full runs.
 """
 
-import ast
 import importlib
 import os
 import re
@@ -36,9 +38,12 @@ extensions = [
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
     "numpydoc",
+    "sphinx_gallery.gen_gallery",
 ]
 
-exclude_patterns = ["_build"]
+# The gallery's index is included by examples.rst, which is the examples
+# page; the generated index itself is not a page of its own.
+exclude_patterns = ["_build", "auto_examples/index.rst"]
 templates_path = []
 root_doc = "index"
 
@@ -67,50 +72,35 @@ html_theme_options = {
 }
 html_static_path = []
 
+# sphinx-gallery: every examples/plot_*.py is run and rendered with its
+# figures. The docs test (tests/test_docs.py) builds them in CI, so the
+# examples train shorter there (SKLIP_EXAMPLES_QUICK, read by each script).
+os.environ.setdefault("SKLIP_EXAMPLES_QUICK", "1")
+sphinx_gallery_conf = {
+    "examples_dirs": str(ROOT / "examples"),
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "ignore_pattern": r"__init__\.py",
+    "within_subsection_order": "FileNameSortKey",
+    "abort_on_example_error": True,
+    "download_all_examples": False,
+    "show_signature": False,
+    "image_scrapers": ("matplotlib",),
+    "reference_url": {},
+    "backreferences_dir": None,
+    "write_computation_times": False,
+}
+
 # MathJax is loaded by the browser from its CDN when a page is viewed; the
 # build itself does not fetch it.
 
 
-def _example_title(path):
-    """First line of an example script's docstring, else its file name."""
-    try:
-        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
-    except (SyntaxError, UnicodeDecodeError):
-        doc = None
-    if doc:
-        for line in doc.splitlines():
-            line = line.strip().strip("=").strip()
-            if line:
-                return line
-    return path.name
-
-
-def _examples_rst():
-    """reST for every script in examples/, in name order."""
-    scripts = sorted((ROOT / "examples").glob("*.py"))
-    if not scripts:
-        return "No example scripts are present in ``examples/``.\n"
-    parts = []
-    for path in scripts:
-        title = f"{_example_title(path)} (``{path.name}``)"
-        rel = os.path.relpath(path, DOCS).replace(os.sep, "/")
-        parts.append(
-            f"{title}\n{'-' * len(title)}\n\n"
-            f"Run it from the repository root with "
-            f"``python examples/{path.name}``.\n\n"
-            f".. literalinclude:: {rel}\n"
-            f"   :language: python\n"
-            f"   :linenos:\n\n")
-    return "".join(parts)
-
-
-_EXAMPLES_MARKER = ".. sklip-examples-here"
-
-
-def _fill_examples(app, docname, source):
-    # The list follows the files on disk, so a new example needs no edit here.
-    if docname == "examples" and _EXAMPLES_MARKER in source[0]:
-        source[0] = source[0].replace(_EXAMPLES_MARKER, _examples_rst())
+def _examples_output(app):
+    # The examples save their PNG files into $SKLIP_EXAMPLES_OUTPUT (default:
+    # the current folder, which sphinx-gallery sets to examples/): send them
+    # to the build's doctree folder instead of the source tree.
+    os.environ["SKLIP_EXAMPLES_OUTPUT"] = str(
+        Path(app.doctreedir) / "examples-output")
 
 
 def _skip_member(app, what, name, obj, skip, options):
@@ -188,7 +178,9 @@ class SklipDataDirective(SphinxDirective):
 
 
 def setup(app):
-    app.connect("source-read", _fill_examples)
+    # Before sphinx-gallery's own builder-inited handler (priority 500) runs
+    # the examples.
+    app.connect("builder-inited", _examples_output, priority=400)
     app.connect("autodoc-skip-member", _skip_member)
     app.connect("autodoc-process-docstring", _process_docstring)
     app.add_directive("sklip-data", SklipDataDirective)

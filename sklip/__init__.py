@@ -6,11 +6,14 @@ data) with a Lipschitz penalty chosen by name (:mod:`sklip.regularizers`:
 ``"none"``, ``"clip"``, ``"sumlip"``, ``"tv"``, ``"ptv"``,
 ``"adversarial"``). :mod:`sklip.attacks` (FGSM, PGD, noise),
 :mod:`sklip.metrics` (robustness scorers) and :mod:`sklip.lipschitz`
-(Lipschitz bounds, certified accuracy) measure what it buys;
+(Lipschitz bounds, certified accuracy) measure what it buys, on sklip's
+estimators and on any other model: a pipeline, a skorch net, a scikit-learn
+estimator, or a trained torch network as :class:`PretrainedClassifier`;
 :mod:`sklip.benchmark` is the main job (``sklip benchmark``).
 """
 
 from .estimators import LipschitzClassifier, LipschitzRegressor
+from .pretrained import PretrainedClassifier, PretrainedRegressor
 from .regularizers import get_regularizer, regularizer_names
 
 __version__ = "0.1.0"
@@ -18,6 +21,8 @@ __version__ = "0.1.0"
 __all__ = [
     "LipschitzClassifier",
     "LipschitzRegressor",
+    "PretrainedClassifier",
+    "PretrainedRegressor",
     "get_regularizer",
     "regularizer_names",
     "__version__",

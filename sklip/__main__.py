@@ -14,10 +14,8 @@ def _benchmark(args):
     """Run :func:`sklip.benchmark.run_benchmark` and print its table."""
     from .benchmark import run_benchmark
 
-    methods = None if args.methods is None else [
-        m.strip() for m in args.methods.split(",") if m.strip()]
     result = run_benchmark(
-        args.dataset, methods,
+        args.dataset, _names(args.methods),
         data_dir=args.data_dir, epochs=args.epochs, fgsm_eps=args.fgsm_eps,
         pgd_eps=args.pgd_eps, pgd_n_iter=args.pgd_n_iter,
         noise_sigma=args.noise_sigma, certify_eps=args.certify_eps,
@@ -34,35 +32,32 @@ def _benchmark(args):
 
 def _timing(args):
     """Seconds per epoch of every method against standard training."""
-    import numpy as np
+    from .timing import format_timing, run_timing
 
-    from .benchmark import METHODS, _check_args, load_data, method_params
-    from .timing import format_timing, time_methods
-
-    if args.dataset == "polynomial":
-        raise ValueError("--timing measures classifiers: use --dataset "
-                         "digits or mnist.")
-    methods = [m.strip() for m in (args.methods or ",".join(METHODS)).split(
-        ",") if m.strip()]
-    _check_args(args.dataset, methods, args.epochs)
-    X_train, _, y_train, _ = load_data(args.dataset, args.data_dir, args.seed)
-    n_distinct = len(X_train)
-    X_train = np.tile(X_train, (args.tile, 1))
-    y_train = np.tile(y_train, args.tile)
-    epochs = args.epochs or 10
-    params = {m: method_params(m, 2.0) for m in METHODS}
-    # The slides' Table 1 times FGSM adversarial training ("ADV FGSM"):
-    # the regulariser's default.
-    params["adversarial"] = {"regularizer": "adversarial", "reg_lambda": 1.0}
-    rows = time_methods(X_train, y_train, methods, params,
-                        epochs=epochs, device=args.device, seed=args.seed)
-    tiled = f" ({n_distinct} tiled {args.tile} times)" if args.tile > 1 else ""
-    print(f"sklip benchmark --timing: {args.dataset}, {len(X_train)} "
-          f"training samples{tiled}, MLP {X_train.shape[1]}-200-80-"
-          f"{int(y_train.max()) + 1}, batch 128, median of {epochs} "
-          f"interleaved epochs")
+    rows, settings = run_timing(
+        args.dataset, _names(args.methods), data_dir=args.data_dir,
+        epochs=args.epochs, tile=args.tile, device=args.device,
+        seed=args.seed)
+    tiled = (f" ({settings['n_distinct']} tiled {args.tile} times)"
+             if args.tile > 1 else "")
+    print(f"sklip benchmark --timing: {args.dataset}, {settings['n_train']} "
+          f"training samples{tiled}, MLP {settings['n_features']}-200-80-"
+          f"{settings['n_classes']}, batch 128, median of "
+          f"{settings['epochs']} interleaved epochs")
     print(format_timing(rows))
     return 0
+
+
+def _names(values):
+    """Names given to a list option, split at commas and spaces.
+
+    ``--methods clip tv``, ``--methods clip,tv`` and ``--methods "clip, tv"``
+    all give ``["clip", "tv"]``; ``None`` (option not given) stays ``None``.
+    """
+    if values is None:
+        return None
+    return [name for value in values
+            for name in value.replace(",", " ").split()]
 
 
 def main(argv=None):
@@ -78,7 +73,9 @@ def main(argv=None):
     int
         Exit status.
     """
-    parser = argparse.ArgumentParser(
+    from ._benchmark_checks import OptionError
+
+    parser = _Parser(
         prog="sklip",
         description="Lipschitz-regularised neural networks for scikit-learn.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -90,9 +87,11 @@ def main(argv=None):
     bench.add_argument("--dataset", default="digits", choices=DATASETS)
     bench.add_argument("--data-dir", default=None,
                        help="folder with the MNIST IDX files")
-    bench.add_argument("--methods", default=None,
-                       help="comma-separated subset of " + ",".join(METHODS)
-                       + " (default: all that fit the data set)")
+    bench.add_argument("--methods", nargs="+", default=None,
+                       metavar="METHOD",
+                       help="subset of " + " ".join(METHODS) + ", separated "
+                       "by spaces or commas (default: all that fit the data "
+                       "set)")
     bench.add_argument("--epochs", type=int, default=None)
     bench.add_argument("--fgsm-eps", type=float, default=None)
     bench.add_argument("--pgd-eps", type=float, default=None)
@@ -120,30 +119,29 @@ def main(argv=None):
                        "48,000 of a GPU timing)")
     bench.set_defaults(run=_benchmark)
     args = parser.parse_args(argv)
-    _check_options(parser, args)
+    if args.tile != 1 and not args.timing:
+        bench.error("--tile only applies to --timing")
     try:
-        return _timing(args) if getattr(args, "timing", False) \
-            else args.run(args)
-    except (ValueError, FileNotFoundError, TypeError) as exc:
-        # Bad options end in one clear line, not a traceback.
-        parser.exit(2, f"sklip: error: {exc}\n")
+        return _timing(args) if args.timing else args.run(args)
+    except OptionError as exc:
+        # A bad option ends in one line naming it, before anything trained.
+        bench.error(exc.message(_option))
 
 
-def _check_options(parser, args):
-    """Refuse bad option values with argparse's one-line error."""
-    if args.epochs is not None and args.epochs < 1:
-        parser.error("--epochs must be a positive integer")
-    if args.tile < 1:
-        parser.error("--tile must be a positive integer")
-    if args.square_queries < 1:
-        parser.error("--square-queries must be a positive integer")
-    if args.pgd_n_iter < 1:
-        parser.error("--pgd-n-iter must be a positive integer")
-    if args.certify_eps is not None and not all(
-            eps >= 0 for eps in args.certify_eps):
-        parser.error("--certify-eps must be numbers >= 0")
-    if args.tile > 1 and not args.timing:
-        parser.error("--tile only applies to --timing")
+def _option(parameter):
+    """The command-line option of a parameter of ``run_benchmark``."""
+    return _OPTIONS.get(parameter, "--" + parameter.replace("_", "-"))
+
+
+_OPTIONS = {"output_dir": "--output", "progress": "--no-progress"}
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line: the program and the
+    message, as argparse ends its usage text, without the usage."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 if __name__ == "__main__":

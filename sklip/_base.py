@@ -10,6 +10,13 @@ hooks, hands the regulariser the module, the batch and a
 the history; callbacks only observe. Hyperparameters are validated in
 ``fit`` with messages that name them (:mod:`sklip._hyperparameters`), data
 in :mod:`sklip._input`.
+
+A ``sample_weight`` given to ``fit`` travels with its rows in a
+:class:`~sklip._dataset.WeightedDataset` and weights the data loss of every
+batch (:mod:`sklip._training_loop`). The network's sizes come from the data
+in ``fit``; ``initialize`` without data builds it from ``module__n_features``
+and ``classes`` (or ``module__n_outputs``), so that skorch's
+``initialize(); load_params(f_params=...)`` works on a new estimator.
 """
 
 import copy
@@ -17,22 +24,39 @@ import functools
 import inspect
 from contextlib import nullcontext
 
+import numpy as np
 import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import _check_sample_weight
 from skorch import NeuralNet
+from skorch.dataset import Dataset
+from torch.utils.data import DataLoader
 from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
 
 from ._batches import fast_batches
+from ._dataset import WeightedDataset
 from ._hyperparameters import HyperparameterChecks
-from ._input import InputChecks, reject_fit_params
+from ._input import InputChecks
 from ._training_loop import TrainingLoop
 from ._random import RandomSource, build_module, global_rng_seeded, \
     uses_global_rng
 from ._schedules import EpsilonSchedule, LambdaSchedule
+from ._collapse import CollapseCheck
 from .callbacks import LipschitzMonitor
 from .modules import MLP
 from .optim import resolve_optimizer
 
 __all__ = ["LipschitzNet"]
+
+
+def _reject_fit_params(fit_params):
+    """Refuse extra ``fit`` arguments instead of silently ignoring them."""
+    if fit_params:
+        raise TypeError(
+            f"fit got unexpected keyword argument(s) {sorted(fit_params)}: "
+            "sklip estimators take X, y and sample_weight (forward "
+            "arguments are not supported: the regularisers call the module "
+            "with the input alone).")
 
 
 def _private_attribute(private):
@@ -62,6 +86,15 @@ class LipschitzNet(TrainingLoop, HyperparameterChecks, InputChecks,
     cuda_dependent_attributes_ = (NeuralNet.cuda_dependent_attributes_
                                   + ["regularizer_"])
 
+    # scikit-learn's repr, changed parameters only, for unfitted and fitted
+    # estimators alike (skorch's lists the module instead, which stays
+    # visible as module_). Being BaseEstimator.__repr__ itself also lets
+    # scikit-learn's pretty printer lay it out inside GridSearchCV's repr.
+    __repr__ = BaseEstimator.__repr__
+
+    # skorch's own parameters are listed with skorch's defaults, not taken
+    # through **kwargs: scikit-learn reads every parameter's default from
+    # this signature (its repr prints only the changed ones).
     def __init__(self, module=None, *, regularizer="clip", reg_lambda="auto",
                  target_accuracy=None, warm_up=False, reg_lambda_step=0.0,
                  reg_lambda_update="epoch", epsilon=None,
@@ -69,12 +102,19 @@ class LipschitzNet(TrainingLoop, HyperparameterChecks, InputChecks,
                  activation="relu", criterion=None, optimizer="adam",
                  lr=0.001, max_epochs=50, batch_size=128, train_split=None,
                  callbacks=None, device="cpu", random_state=None, verbose=0,
-                 warm_start=False, **kwargs):
+                 warm_start=False, iterator_train=DataLoader,
+                 iterator_valid=DataLoader, dataset=Dataset,
+                 predict_nonlinearity="auto", compile=False,
+                 use_caching="auto", torch_load_kwargs=None, **kwargs):
         super().__init__(
             module=module, criterion=criterion, optimizer=optimizer, lr=lr,
             max_epochs=max_epochs, batch_size=batch_size,
             train_split=train_split, callbacks=callbacks, device=device,
-            verbose=verbose, warm_start=warm_start, **kwargs)
+            verbose=verbose, warm_start=warm_start,
+            iterator_train=iterator_train, iterator_valid=iterator_valid,
+            dataset=dataset, predict_nonlinearity=predict_nonlinearity,
+            compile=compile, use_caching=use_caching,
+            torch_load_kwargs=torch_load_kwargs, **kwargs)
         self.regularizer = regularizer
         self.reg_lambda = reg_lambda
         self.target_accuracy = target_accuracy
@@ -111,10 +151,19 @@ class LipschitzNet(TrainingLoop, HyperparameterChecks, InputChecks,
         """Validated targets as a numpy array ready for the loss."""
         raise NotImplementedError
 
-    def _score_sums(self, y_pred, y):
-        """Additive statistics of a batch from which the training score of
-        the epoch is computed (see :meth:`_score_from_sums`)."""
+    def _score_sums(self, y_pred, y, sample_weight=None):
+        """Additive statistics of a batch (weighted by ``sample_weight``
+        when given) from which the epoch's training or validation score is
+        computed (see :meth:`_score_from_sums`)."""
         raise NotImplementedError
+
+    def _describe_without_data(self):
+        """Set the output attributes the hyperparameters determine, for
+        ``initialize`` before any data has been seen."""
+        raise NotImplementedError
+
+    #: How the number of outputs is given without data (error messages).
+    _outputs_hint = "module__n_outputs=<number of outputs>"
 
     def _score_from_sums(self, sums):
         raise NotImplementedError
@@ -140,11 +189,32 @@ class LipschitzNet(TrainingLoop, HyperparameterChecks, InputChecks,
                                               on_train=True)),
             ("valid_loss", PassthroughScoring(name="valid_loss")),
             ("lipschitz", LipschitzMonitor()),
+            ("collapse", CollapseCheck()),
             ("print_log", PrintLog()),
         ]
 
     def initialize(self):
+        """Build every component; the network is sized from the data seen
+        by ``fit`` or, before any, from the hyperparameters.
+
+        Without data, ``initialize`` needs the network's sizes: the default
+        network takes ``module__n_features`` (the number of input values,
+        ``prod(X.shape[1:])``) and, for a classifier, the ``classes``
+        hyperparameter (for a regressor ``module__n_outputs``); a module
+        instance or a class that takes no sizes needs neither. This is
+        skorch's flow for loading saved parameters into a new estimator::
+
+            clf.save_params(f_params="params.pt")      # a fitted clf
+            new = LipschitzClassifier(classes=clf.classes_,
+                                      module__n_features=64)
+            new.initialize().load_params(f_params="params.pt")
+
+        Returns
+        -------
+        self
+        """
         self._initialize_lipschitz_parts()
+        self._describe_without_data()
         return super().initialize()
 
     def _initialize_lipschitz_parts(self):
@@ -187,7 +257,7 @@ class LipschitzNet(TrainingLoop, HyperparameterChecks, InputChecks,
             return self
         if module is None:
             factory = functools.partial(
-                MLP, self.n_inputs_, self.n_outputs_,
+                MLP, **self._data_sizes(MLP),
                 hidden_layer_sizes=self.hidden_layer_sizes,
                 activation=self.activation, **kwargs)
         else:
@@ -205,9 +275,22 @@ class LipschitzNet(TrainingLoop, HyperparameterChecks, InputChecks,
         except (TypeError, ValueError):  # a builtin or C-level callable
             return {}
         given = self.get_params_for("module")
-        sizes = {"n_features": self.n_inputs_, "n_outputs": self.n_outputs_}
-        return {name: value for name, value in sizes.items()
-                if name in accepted and name not in given}
+        sizes = {}
+        for name, attribute, hint in [
+                ("n_features", "n_inputs_",
+                 "module__n_features=<number of input values>"),
+                ("n_outputs", "n_outputs_", self._outputs_hint)]:
+            if name not in accepted or name in given:
+                continue
+            if not hasattr(self, attribute):
+                raise ValueError(
+                    f"{type(self).__name__} cannot build its network: its "
+                    f"{name} is only known from data, and none has been "
+                    "seen. Call fit, or, to initialize without data (e.g. "
+                    f"before load_params), pass {hint} (or a module "
+                    "instance).")
+            sizes[name] = getattr(self, attribute)
+        return sizes
 
     def initialize_criterion(self):
         criterion = self.criterion
@@ -262,6 +345,14 @@ class LipschitzNet(TrainingLoop, HyperparameterChecks, InputChecks,
                 dataset, generator=self.random_.epoch_generator())
         return kwargs
 
+    def get_split_datasets(self, X, y=None, **fit_params):
+        # The weights join their rows before train_split, so that a
+        # validation split keeps each row's weight.
+        weights = vars(self).get("_sample_weight")
+        if weights is not None:
+            X = WeightedDataset(self.get_dataset(X, y), weights)
+        return super().get_split_datasets(X, y, **fit_params)
+
     def get_iterator(self, dataset, training=False):
         iterator, kwargs = self._iterator_args(dataset, training)
         # In-memory arrays are sliced in whole batches rather than indexed
@@ -311,7 +402,7 @@ class LipschitzNet(TrainingLoop, HyperparameterChecks, InputChecks,
         """The device of the generator for the regularisers' draws."""
         return torch.device(self.device)
 
-    def fit(self, X, y=None, **fit_params):
+    def fit(self, X, y=None, sample_weight=None, **fit_params):
         """Validate the data and train from scratch.
 
         Parameters
@@ -328,23 +419,40 @@ class LipschitzNet(TrainingLoop, HyperparameterChecks, InputChecks,
             Targets. ``None`` when ``X`` is a Dataset yielding them (a ``y``
             given with a Dataset is only passed to ``train_split``, as in
             skorch).
+        sample_weight : array-like of shape (n_samples,) or None
+            Non-negative, finite weights of the samples, not all zero
+            (checked before anything else). Each batch's data loss is the
+            weighted mean ``sum(w * l) / sum(w)`` of its per-sample losses
+            ``l`` (the criterion's ``reduction`` set to ``"none"``), as in
+            scikit-learn's ``MLPClassifier``: the loss keeps the scale of
+            the unweighted one whatever the weights' scale, so ``lr`` and
+            ``reg_lambda`` mean the same with and without weights, and it
+            is the unweighted mean when all weights are equal (then the
+            unweighted path is taken, with identical results). A batch of
+            zero weights adds no data loss. The regulariser's penalty is
+            not weighted: it is a property of the network, not of samples.
+            The epoch's ``train_score`` and validation score are weighted
+            (weighted accuracy or R²), and so is the validation loss.
+            ``None`` weighs every sample equally.
         **fit_params : dict
             Not supported: the regularisers call the module with the input
-            alone, so extra arguments (e.g. ``sample_weight``) raise a
-            ``TypeError`` instead of being silently ignored.
+            alone, so extra arguments raise a ``TypeError`` instead of being
+            silently ignored.
 
         Returns
         -------
         self
         """
-        reject_fit_params(fit_params)
+        _reject_fit_params(fit_params)
+        sample_weight = self._validate_sample_weight(sample_weight, X)
         self._validate_hyperparameters()
         X, y = self._validate_fit_data(X, y, reset=True)
         if not self.warm_start or not self.initialized_:
             self.initialize()
-        return self._train(X, y)
+        return self._train(X, y, sample_weight)
 
-    def partial_fit(self, X, y=None, classes=None, **fit_params):
+    def partial_fit(self, X, y=None, classes=None, sample_weight=None,
+                    **fit_params):
         """Continue training for ``max_epochs`` epochs without re-initialising.
 
         Parameters
@@ -356,6 +464,8 @@ class LipschitzNet(TrainingLoop, HyperparameterChecks, InputChecks,
             precedence over the ``classes`` hyperparameter (``None``: that
             hyperparameter, else the labels of ``y``); later calls must
             give the same classes or ``None``. Ignored by regressors.
+        sample_weight : array-like of shape (n_samples,) or None
+            Weights of this call's samples (see :meth:`fit`).
         **fit_params : dict
             Not supported (see :meth:`fit`).
 
@@ -363,23 +473,66 @@ class LipschitzNet(TrainingLoop, HyperparameterChecks, InputChecks,
         -------
         self
         """
-        reject_fit_params(fit_params)
+        _reject_fit_params(fit_params)
+        sample_weight = self._validate_sample_weight(sample_weight, X)
         self._validate_hyperparameters()
-        X, y = self._validate_fit_data(X, y, reset=not self.initialized_,
+        # An estimator initialised without data (to load_params) learns
+        # the data's description from its first partial_fit.
+        seen_data = self.initialized_ and hasattr(self, "input_shape_")
+        X, y = self._validate_fit_data(X, y, reset=not seen_data,
                                        classes=classes)
         if not self.initialized_:
             self.initialize()
-        return self._train(X, y)
+        return self._train(X, y, sample_weight)
 
-    def _train(self, X, y):
+    def _validate_sample_weight(self, sample_weight, X):
+        """``sample_weight`` as a float32 tensor, or ``None`` when it is
+        ``None`` or constant (the weighted mean is then the plain mean)."""
+        if sample_weight is None:
+            return None
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        if np.all(sample_weight == sample_weight[0]):
+            return None
+        # The weighted means do not depend on the weights' scale; scaled to
+        # a maximum of 1, every float64 weight fits in float32.
+        return torch.as_tensor(sample_weight / sample_weight.max(),
+                               dtype=torch.float32)
+
+    def _check_valid_monitors(self):
+        """Raise before training when a callback monitors a validation
+        score that no validation split will record."""
+        if self.train_split is not None:
+            return
+        for name, callback in self.callbacks_:
+            monitor = getattr(callback, "monitor", None)
+            if isinstance(monitor, str) and monitor.startswith("valid_"):
+                raise ValueError(
+                    f"callback {name!r} monitors {monitor!r}, a validation "
+                    "score, but train_split=None trains on all data without "
+                    "a validation split, so it is never recorded. Set "
+                    "train_split, e.g. "
+                    "train_split=skorch.dataset.ValidSplit(0.2), or monitor "
+                    "a training score such as 'train_loss'.")
+
+    def _train(self, X, y, sample_weight=None):
         """skorch's training loop on validated data."""
+        self._check_valid_monitors()
+        if sample_weight is not None:
+            self._check_weighted_criterion()
         # torch gives dropout no generator argument: a module with such
         # layers trains with the global generator forked and seeded from
         # this estimator's own (see sklip._random).
         stochastic = uses_global_rng(self.module_)
-        with (global_rng_seeded(self.random_, self._seed_device())
-              if stochastic else nullcontext()):
-            NeuralNet.partial_fit(self, X, y)
+        # The weights reach the datasets through get_split_datasets; they
+        # are training input, not fitted state.
+        self._sample_weight = sample_weight
+        try:
+            with (global_rng_seeded(self.random_, self._seed_device())
+                  if stochastic else nullcontext()):
+                NeuralNet.partial_fit(self, X, y)
+        finally:
+            vars(self).pop("_sample_weight", None)
         return self
 
     def __getstate__(self):
@@ -389,6 +542,8 @@ class LipschitzNet(TrainingLoop, HyperparameterChecks, InputChecks,
         # stopped by an error, and must not break pickling then.
         state.pop("_context", None)
         state.pop("_epoch_totals", None)
+        state.pop("_valid_totals", None)
+        state.pop("_sample_weight", None)
         return state
 
     def __sklearn_tags__(self):

@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from skorch.dataset import Dataset
 
+from ._dataset import WeightedDataset
+
 __all__ = ["TensorBatches", "fast_batches"]
 
 # DataLoader arguments TensorBatches reproduces; any other (a sampler,
@@ -48,6 +50,10 @@ class TensorBatches:
     y : ndarray or torch.Tensor of shape (n_samples, ...) or None
         ``None`` yields skorch's placeholder target (zeros of shape
         ``(batch, 1)``).
+    sample_weight : torch.Tensor of shape (n_samples,) or None, default=None
+        With weights, a batch's target is ``{"y": y_batch, "sample_weight":
+        w_batch}``, as a data loader collates a
+        :class:`~sklip._dataset.WeightedDataset`'s items.
     batch_size : int
     shuffle : bool, default=False
     drop_last : bool, default=False
@@ -58,9 +64,10 @@ class TensorBatches:
     """
 
     def __init__(self, X, y, batch_size, shuffle=False, drop_last=False,
-                 generator=None):
+                 generator=None, sample_weight=None):
         self.X = _as_tensor(X)
         self.y = None if y is None else _as_tensor(y)
+        self.sample_weight = sample_weight
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.drop_last = drop_last
@@ -73,6 +80,8 @@ class TensorBatches:
     def _batch(self, index):
         X = self.X[index]
         y = (torch.zeros(len(X), 1) if self.y is None else self.y[index])
+        if self.sample_weight is not None:
+            y = {"y": y, "sample_weight": self.sample_weight[index]}
         return X, y
 
     def __iter__(self):
@@ -121,6 +130,10 @@ def fast_batches(dataset, iterator, kwargs):
     -------
     TensorBatches or None
     """
+    sample_weight = None
+    if type(dataset) is WeightedDataset:
+        # The weights are sliced with their rows, as the loader would.
+        sample_weight, dataset = dataset.sample_weight, dataset.dataset
     if (iterator is not torch.utils.data.DataLoader
             or type(dataset) is not Dataset
             or not set(kwargs) <= _SUPPORTED
@@ -145,4 +158,4 @@ def fast_batches(dataset, iterator, kwargs):
     return TensorBatches(dataset.X, dataset.y, kwargs["batch_size"],
                          shuffle=shuffle,
                          drop_last=bool(kwargs.get("drop_last", False)),
-                         generator=generator)
+                         generator=generator, sample_weight=sample_weight)

@@ -62,10 +62,15 @@ def make_attacks(fgsm_eps, pgd_eps, noise_sigma, pgd_n_iter=100, seed=0,
     }
 
 
-def _time_ratio(seconds, method):
-    """Training time of ``method`` relative to standard training."""
+def _time_columns(seconds, method):
+    """``seconds`` and, when standard training ran, ``time_ratio`` (the
+    training time relative to it); without that baseline there is no ratio
+    to report, so the column is left out rather than filled with NaN."""
+    columns = {"seconds": seconds[method]}
     base = seconds.get("none")
-    return seconds[method] / base if base else float("nan")
+    if base:
+        columns["time_ratio"] = seconds[method] / base
+    return columns
 
 
 def _curve_eps_values(settings, eps_values):
@@ -149,8 +154,7 @@ def _classification_row(method, est, data, attacks, seconds, settings, seed):
         "lip_lower": lipschitz_lower_bound(est, X_test[:500],
                                            random_state=seed),
         "lip_upper": upper,
-        "seconds": seconds[method],
-        "time_ratio": _time_ratio(seconds, method),
+        **_time_columns(seconds, method),
         "worst_case_seconds": worst_case_seconds,
     }
 
@@ -188,6 +192,5 @@ def regression_rows(estimators, seconds, data):
         "test_r2": est.score(X_test, y_test),
         "lip_exact": lipschitz_exact_1d(est, -3.0, 3.0),
         "lip_upper": lipschitz_upper_bound(est),
-        "seconds": seconds[method],
-        "time_ratio": _time_ratio(seconds, method),
+        **_time_columns(seconds, method),
     } for method, est in estimators.items()]

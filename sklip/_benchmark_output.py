@@ -103,19 +103,39 @@ def _plot_fits(estimators, X_train, y_train):
     import matplotlib.pyplot as plt
 
     from .datasets import polynomial
+    from .plotting import _legend_outside, _plot_lines
 
     grid = np.linspace(-3, 3, 601, dtype=np.float32).reshape(-1, 1)
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
     scale = float(np.max(y_train) / polynomial(np.max(np.abs(X_train))))
-    ax.plot(grid[:, 0], polynomial(grid[:, 0], scale), "k--", lw=1,
-            label="P(x)")
-    ax.scatter(X_train[:, 0], y_train, s=12, c="k", label="training data")
+    target = polynomial(grid[:, 0], scale)
+    ax.plot(grid[:, 0], target, "k--", lw=1, label="P(x)")
+    ax.scatter(X_train[:, 0], y_train, s=12, c="k", label="training data",
+               zorder=3)
+    fits = []
     for method, est in estimators.items():
         with torch.no_grad():
-            ax.plot(grid[:, 0], est.predict(grid), label=method)
-    ax.set_ylim(min(-0.2, float(np.min(y_train)) - 0.2),
-                float(np.max(y_train)) + 0.3)
+            fits.append((method, grid[:, 0],
+                         np.asarray(est.predict(grid), dtype=float).ravel()))
+    _plot_lines(ax, fits, len(grid))
+    plotted = [np.asarray(y_train, dtype=float).ravel(), target]
+    plotted += [fit for _, _, fit in fits]
+    # P(x) grows like x⁶ out of the data's range; the limits follow the
+    # data and the fits so that no fit is cut off.
+    ax.set_ylim(*_limits(np.concatenate(plotted)))
     ax.set_xlabel("x")
-    ax.legend(fontsize=8)
-    ax.set_title("Fits of the polynomial (slides' Figure 7)")
+    ax.set_ylabel("y")
+    ax.grid(alpha=0.3)
+    _legend_outside(ax)
+    ax.set_title("Fits of the polynomial (slides' Figure 7)",
+                 fontsize="medium")
     return fig
+
+
+def _limits(values, margin=0.05):
+    """Axis limits holding every finite value, widened by ``margin`` of
+    their range on each side."""
+    values = values[np.isfinite(values)]
+    low, high = float(np.min(values)), float(np.max(values))
+    pad = margin * (high - low) or 0.1
+    return low - pad, high + pad

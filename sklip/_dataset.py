@@ -7,7 +7,8 @@ to arrays as a whole: the input becomes a float32 tensor of the fitted
 shape and must be finite, and the target is converted as the loss expects
 it (a classifier's label becomes its index in ``classes_``, a regressor's
 target float32). A bad item raises a ``ValueError`` that names it, instead
-of training on garbage.
+of training on garbage. :class:`WeightedDataset` carries ``fit``'s
+``sample_weight`` alongside the targets, row by row.
 """
 
 import numpy as np
@@ -15,7 +16,7 @@ import torch
 from skorch.dataset import unpack_data
 
 __all__ = ["CheckedDataset", "ClassIndexTargets", "FloatTargets",
-           "item_label"]
+           "WeightedDataset", "item_label", "split_weights"]
 
 
 def item_label(label):
@@ -178,3 +179,58 @@ def _check_finite(inputs, indices):
             raise ValueError(
                 f"Input X contains NaN or infinity: item {index} of the "
                 "Dataset.")
+
+
+class WeightedDataset(torch.utils.data.Dataset):
+    """A Dataset whose targets travel with their sample weights.
+
+    Every item ``(X_i, y_i)`` of ``dataset`` becomes ``(X_i, {"y": y_i,
+    "sample_weight": w_i})``: the weight stays with its row through
+    shuffling, batching and skorch's ``train_split``, and the data loader
+    collates the targets into a dict of two batched tensors, which
+    :func:`split_weights` takes apart again in the training step.
+
+    Parameters
+    ----------
+    dataset : torch.utils.data.Dataset
+        Map-style dataset of ``(X_i, y_i)`` pairs (skorch's Dataset over
+        arrays, or a :class:`CheckedDataset`).
+    sample_weight : torch.Tensor of shape (len(dataset),)
+        Validated float32 weights.
+    """
+
+    def __init__(self, dataset, sample_weight):
+        self.dataset = dataset
+        self.sample_weight = sample_weight
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, index):
+        Xi, yi = unpack_data(self.dataset[index])
+        return Xi, {"y": yi, "sample_weight": self.sample_weight[index]}
+
+    def __getitems__(self, indices):
+        getitems = getattr(self.dataset, "__getitems__", None)
+        items = (getitems(indices) if getitems is not None
+                 else [self.dataset[index] for index in indices])
+        return [(Xi, {"y": yi, "sample_weight": self.sample_weight[index]})
+                for index, (Xi, yi) in zip(indices, map(unpack_data, items))]
+
+    # skorch's EpochScoring reads the plain X and y of a skorch Dataset
+    # (data_from_dataset); a wrapper of one offers them too.
+    @property
+    def X(self):
+        return self.dataset.X
+
+    @property
+    def y(self):
+        return self.dataset.y
+
+
+def split_weights(yi):
+    """``(targets, sample_weight)`` of a batch's targets; the weight is
+    ``None`` for a batch without weights."""
+    if isinstance(yi, dict) and "sample_weight" in yi:
+        return yi["y"], yi["sample_weight"]
+    return yi, None

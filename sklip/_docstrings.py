@@ -17,7 +17,9 @@ _SHARED_PARAMETERS = """\
         ``n_outputs`` from the data when it takes them and they are not
         given (as :class:`~sklip.modules.OneLipschitzMLP` does); an instance
         is copied before training so that the object passed in is never
-        changed.
+        changed. ``module__n_features`` (and ``module__n_outputs``) also
+        size the default perceptron, which lets ``initialize`` build the
+        network before any data (see :meth:`initialize`).
 {classes}    regularizer : str or Regularizer, default="clip"
         ``"none"``, ``"clip"``, ``"sumlip"``, ``"tv"``, ``"ptv"``,
         ``"adversarial"``, ``"margin"`` (classifiers only) or a
@@ -64,7 +66,12 @@ _SHARED_PARAMETERS = """\
     batch_size : int, default=128
         Mini-batch size; -1 for the whole data set.
     train_split : callable or None, default=None
-        skorch's internal validation split; ``None`` trains on all data.
+        skorch's internal validation split, e.g.
+        ``skorch.dataset.ValidSplit(0.2)``: every epoch then records
+        ``valid_loss`` and the validation {score} (``{valid_name}``), which
+        callbacks such as skorch's ``EarlyStopping`` monitor. ``None``
+        trains on all data; a callback monitoring a ``valid_*`` score is
+        then refused before training.
     callbacks : list or None, default=None
         Extra skorch callbacks.
     device : str or torch.device, default="cpu"
@@ -80,8 +87,12 @@ _SHARED_PARAMETERS = """\
         Print a line per epoch when positive.
     warm_start : bool, default=False
         Keep training the fitted network on the next ``fit``.
+    iterator_train, iterator_valid, dataset, predict_nonlinearity, \
+compile, use_caching, torch_load_kwargs
+        skorch's parameters of these names, with skorch's defaults (see
+        :class:`skorch.NeuralNet`).
     **kwargs
-        Prefixed skorch parameters (``module__``, ``optimizer__``,
+        Prefixed parameters (``module__``, ``optimizer__``,
         ``regularizer__``, ``iterator_train__``, ``callbacks__`` ...).
 """
 
@@ -103,8 +114,9 @@ ATTRIBUTES = """\
         for the regularisers that use one), ``penalty``, ``warmed_up``,
         ``lipschitz`` (the pair-search lower bound of
         :func:`sklip.lipschitz.lipschitz_lower_bound`, from the
-        ``lipschitz`` callback), ``dur``; per batch: ``train_loss`` and
-        ``reg_lambda``.
+        ``lipschitz`` callback), ``dur``; with a ``train_split``,
+        ``valid_loss`` and ``valid_acc`` (classifiers) or ``valid_r2``
+        (regressors); per batch: ``train_loss`` and ``reg_lambda``.
     n_features_in_ : int
         Number of features (size of the second axis of ``X``).
     input_shape_ : tuple of int
@@ -128,8 +140,8 @@ def _auto_lambdas():
                      for name, cls in REGULARIZERS.items())
 
 
-def parameters(score, criterion, classes=""):
+def parameters(score, criterion, classes="", valid_name="valid_acc"):
     """The Parameters section of an estimator's docstring."""
     return _SHARED_PARAMETERS.format(score=score, criterion=criterion,
-                                     classes=classes,
+                                     classes=classes, valid_name=valid_name,
                                      auto_lambdas=_auto_lambdas())

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from sklearn.base import is_classifier
 
+from ._auto_lambda import auto_lambda_scale, loss_and_separation
 from ._validation import check_choice, check_int, check_real
 from .modules import ACTIVATIONS
 from .optim import resolve_optimizer
@@ -129,9 +130,22 @@ class HyperparameterChecks:
             regularizer.validate()
         return regularizer
 
+    def _validate_fit_data(self, X, y, reset, *args, **kwargs):
+        X, y = super()._validate_fit_data(X, y, reset, *args, **kwargs)
+        if reset:
+            # What reg_lambda="auto" scales λ by (sklip._auto_lambda); of a
+            # Dataset only the drawn items are read.
+            dataset = isinstance(X, torch.utils.data.Dataset)
+            self._loss_and_separation = loss_and_separation(
+                X, None if dataset else y, is_classifier(self))
+        return X, y
+
     def _resolved_reg_lambda(self):
         if isinstance(self.reg_lambda, str):  # "auto"
-            return float(self.regularizer_.default_lambda)
+            regularizer = self.regularizer_
+            return float(regularizer.default_lambda) * auto_lambda_scale(
+                vars(self).get("_loss_and_separation"),
+                getattr(regularizer, "quotient_power", 0))
         return float(self.reg_lambda)
 
     def _resolved_epsilon(self):

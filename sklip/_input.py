@@ -14,7 +14,7 @@ from skorch.utils import is_dataset
 
 from ._dataset import CheckedDataset
 
-__all__ = ["InputChecks", "reject_fit_params"]
+__all__ = ["InputChecks"]
 
 
 class InputChecks:
@@ -96,12 +96,3 @@ def map_style(dataset):
             "map-style torch Dataset (with __len__ and __getitem__ returning "
             "(X_i, y_i)): training batches are shuffled by index.")
     return dataset
-
-
-def reject_fit_params(fit_params):
-    """Refuse extra ``fit`` arguments instead of silently ignoring them."""
-    if fit_params:
-        raise TypeError(
-            f"fit got unexpected keyword argument(s) {sorted(fit_params)}: "
-            "sklip estimators take only X and y (sample_weight and forward "
-            "arguments are not supported).")

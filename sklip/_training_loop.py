@@ -6,15 +6,23 @@ the state a training step needs is kept here, never in a callback. Every
 step hands the regulariser the module, the batch and a
 :class:`~sklip.regularizers.TrainingContext`; the penalty goes back into the
 objective and the epoch's totals, and the epoch's λ, ε, score and mean
-penalty into the history.
+penalty into the history. With a validation split, the validation batches'
+predictions give the epoch's validation score (``valid_acc`` or
+``valid_r2``) the same way.
+
+With ``sample_weight`` the data loss of a batch is the weighted mean of the
+per-sample losses, ``sum(w * l) / sum(w)``, as in scikit-learn's
+``MLPClassifier``; the regulariser's penalty is not weighted.
 """
 
 import functools
 
 import numpy as np
+import torch
 from skorch.dataset import unpack_data
 from skorch.utils import to_device
 
+from ._dataset import split_weights
 from .regularizers import TrainingContext
 
 __all__ = ["TrainingLoop"]
@@ -33,6 +41,7 @@ class TrainingLoop:
         super().on_epoch_begin(net, dataset_train=dataset_train,
                                dataset_valid=dataset_valid, **kwargs)
         self._epoch_totals = _EpochTotals()
+        self._valid_totals = _EpochTotals()
         # ε is constant within an epoch, so one context serves every step.
         self._context = TrainingContext(
             epsilon=self.epsilon_schedule_.value,
@@ -40,18 +49,28 @@ class TrainingLoop:
             generator=self.random_.device_generator)
 
     def on_batch_end(self, net, batch=None, training=False, y_pred=None,
-                     y_true=None, penalty=None, **kwargs):
-        if not training:
-            return
+                     y_true=None, penalty=None, sample_weight=None,
+                     **kwargs):
         # y_true is the step's target, already on the device.
+        # Weights are passed only when there are some, so that a subclass's
+        # _score_sums(y_pred, y) keeps working for unweighted fits.
+        sums = (self._score_sums(y_pred.detach(), y_true)
+                if sample_weight is None else
+                self._score_sums(y_pred.detach(), y_true, sample_weight))
+        if not training:
+            self._valid_totals.add(sums, None)
+            return
         totals = self._epoch_totals
-        totals.add(self._score_sums(y_pred.detach(), y_true), penalty)
+        totals.add(sums, penalty)
         self.history.record_batch("reg_lambda", self.lambda_schedule_.value)
         if self.reg_lambda_update == "batch":
             self.lambda_schedule_.update(totals.score(self._score_from_sums))
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None,
                      **kwargs):
+        if self._valid_totals.score_sums is not None:
+            self.history.record(self._valid_score_name, self._valid_totals.score(
+                self._score_from_sums))
         totals = self._epoch_totals
         if totals.score_sums is None:  # an epoch without training batches
             return
@@ -73,6 +92,7 @@ class TrainingLoop:
         # state, not fitted state (and neither pickles).
         vars(self).pop("_context", None)
         vars(self).pop("_epoch_totals", None)
+        vars(self).pop("_valid_totals", None)
 
     # The training step.
     def train_step_single(self, batch, **fit_params):
@@ -84,6 +104,7 @@ class TrainingLoop:
         """
         self._set_training(True)
         Xi, yi = unpack_data(batch)
+        yi, wi = split_weights(yi)
         Xi, yi = to_device(Xi, self.device), to_device(yi, self.device)
         regularizer = self.regularizer_
         reg_lambda = self.lambda_schedule_.value
@@ -93,12 +114,66 @@ class TrainingLoop:
                                                 self._context)
         else:
             y_pred = self.infer(Xi, **fit_params)
-        data_loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        data_loss = self._data_loss(y_pred, yi, wi, Xi, training=True)
         loss = data_loss if penalty is None else regularizer.combine(
             data_loss, penalty, reg_lambda)
         self._backward(loss)
         return {"loss": loss, "y_pred": y_pred, "penalty": penalty,
-                "data_loss": data_loss.detach(), "y_true": yi}
+                "data_loss": data_loss.detach(), "y_true": yi,
+                "sample_weight": wi}
+
+    def validation_step(self, batch, **fit_params):
+        """skorch's validation step, with the batch's weights and targets
+        (on the device) handed on to the validation score."""
+        self._set_training(False)
+        Xi, yi = unpack_data(batch)
+        yi, wi = split_weights(yi)
+        yi = to_device(yi, self.device)
+        with torch.no_grad():
+            y_pred = self.infer(Xi, **fit_params)
+            loss = self._data_loss(y_pred, yi, wi, Xi, training=False)
+        return {"loss": loss, "y_pred": y_pred, "y_true": yi,
+                "sample_weight": wi}
+
+    def _data_loss(self, y_pred, y_true, sample_weight, X, training):
+        """The batch's data loss: ``get_loss``, or with weights
+        ``sum(w * l) / sum(w)`` over its per-sample losses ``l``."""
+        if sample_weight is None:
+            return self.get_loss(y_pred, y_true, X=X, training=training)
+        criterion = self.criterion_
+        reduction = criterion.reduction
+        # get_loss stays the one place the loss is computed (a subclass may
+        # reshape the targets there); only its reduction is switched off.
+        criterion.reduction = "none"
+        try:
+            losses = self.get_loss(y_pred, y_true, X=X, training=training)
+        finally:
+            criterion.reduction = reduction
+        n = sample_weight.shape[0]
+        if losses.dim() == 0 or losses.shape[0] != n:
+            raise ValueError(
+                f"sample_weight needs one loss per sample, but the criterion "
+                f"{type(criterion).__name__} with reduction='none' returned "
+                f"shape {tuple(losses.shape)} for a batch of {n}.")
+        # A multi-output loss is averaged over the outputs of each sample,
+        # as the unweighted mean averages over all of them.
+        losses = losses.reshape(n, -1).mean(dim=1)
+        weights = sample_weight.to(device=losses.device, dtype=losses.dtype)
+        # A batch of zero weights contributes 0 (not 0/0); no sync needed.
+        return (weights * losses).sum() / weights.sum().clamp_min(
+            torch.finfo(losses.dtype).tiny)
+
+    def _check_weighted_criterion(self):
+        """Raise before training when the criterion gives no per-sample
+        losses for ``sample_weight``."""
+        if not isinstance(getattr(self.criterion_, "reduction", None), str):
+            raise TypeError(
+                f"sample_weight needs per-sample losses, but the criterion "
+                f"{type(self.criterion_).__name__} has no 'reduction' "
+                "attribute to set to 'none': use a torch loss (they all "
+                "have one), give yours a reduction attribute ('none' "
+                "returning one loss per sample), or fit without "
+                "sample_weight.")
 
     def _backward(self, loss):
         """Backpropagate the training objective of one step.
@@ -134,6 +209,8 @@ class _EpochTotals:
     """Running sums of one epoch's training score and penalty."""
 
     def __init__(self):
+        # Only training batches have a penalty; validation batches only add
+        # score sums.
         self.score_sums = None
         self.penalty_sum = None
         self.penalty_count = 0

@@ -7,12 +7,15 @@ own parameters in ``fit`` before any training happens.
 import numbers
 
 import numpy as np
-import torch
-from sklearn.exceptions import NotFittedError
-from sklearn.utils import check_array, check_scalar
+from sklearn.utils import check_scalar
 
-__all__ = ["check_real", "check_int", "check_choice", "resolve_model",
-           "input_tensor", "target_tensor"]
+__all__ = ["check_real", "check_int", "check_choice", "check_buffer_size",
+           "MAX_BUFFER_BYTES"]
+
+#: The most memory a buffer sized by one parameter may take. Beyond it the
+#: value is almost surely a slip (``n_pairs=10**9``), and the allocation
+#: would fail deep inside torch, or swap for minutes, after work has begun.
+MAX_BUFFER_BYTES = 8 * 2**30
 
 
 def check_real(value, name, *, min_val=None, max_val=None,
@@ -101,107 +104,20 @@ def check_choice(value, name, choices):
     return value
 
 
-def module_device(module):
-    """The device of a module's first parameter (CPU when it has none)."""
-    first = next(module.parameters(), None)
-    return first.device if first is not None else torch.device("cpu")
-
-
-def resolve_model(model):
-    """The network, its device and the estimator behind ``model``.
+def check_buffer_size(n_bytes, name, value):
+    """Refuse a parameter whose buffer would exceed :data:`MAX_BUFFER_BYTES`.
 
     Parameters
     ----------
-    model : fitted sklip estimator or torch.nn.Module
-        What to attack or measure.
-
-    Returns
-    -------
-    module : torch.nn.Module
-    device : torch.device
-    estimator : sklip estimator or None
-        ``None`` when a bare module was given.
-
-    Raises
-    ------
-    sklearn.exceptions.NotFittedError
-        For an sklip estimator that has not been fitted.
-    TypeError
-        For anything else.
+    n_bytes : int
+        Estimated size of the buffer the parameter sizes.
+    name : str
+        Parameter name used in the message.
+    value : object
+        Its value.
     """
-    if isinstance(model, torch.nn.Module):
-        return model, module_device(model), None
-    if hasattr(model, "initialized_") and hasattr(model, "module"):
-        if not getattr(model, "initialized_", False) or \
-                not hasattr(model, "module_"):
-            raise NotFittedError(
-                f"This {type(model).__name__} instance is not fitted yet; "
-                "call 'fit' before measuring or attacking it.")
-        # An accelerated estimator has device None: Accelerate placed it.
-        device = (module_device(model.module_) if model.device is None
-                  else torch.device(model.device))
-        return model.module_, device, model
-    raise TypeError(
-        "expected a fitted sklip estimator or a torch.nn.Module, got "
-        f"{type(model).__name__}.")
-
-
-def _host_array(data):
-    """A tensor as a numpy array on the CPU (validation works on numpy);
-    anything else unchanged."""
-    if torch.is_tensor(data):
-        return data.detach().cpu().numpy()
-    return data
-
-
-def input_tensor(model, X):
-    """``X`` validated like the estimator's ``predict`` input, as a float32
-    tensor on the model's device.
-
-    Parameters
-    ----------
-    model : fitted sklip estimator or torch.nn.Module
-    X : array-like or torch.Tensor of shape (n_samples, ...)
-
-    Returns
-    -------
-    torch.Tensor
-    """
-    module, device, estimator = resolve_model(model)
-    X = _host_array(X)
-    if estimator is not None:
-        X = estimator._validate_predict_data(X)
-    else:
-        X = check_array(X, dtype=np.float32, allow_nd=True,
-                        ensure_all_finite=True)
-    return torch.as_tensor(np.ascontiguousarray(X), device=device)
-
-
-def target_tensor(model, y):
-    """Targets as the loss expects them, on the model's device.
-
-    Class labels of a classifier become class indices (unknown labels are an
-    error); regression targets become float32 of shape (n, n_outputs).
-
-    Parameters
-    ----------
-    model : fitted sklip estimator or torch.nn.Module
-        With a bare module, integer ``y`` is taken as class indices and
-        float ``y`` as regression targets.
-    y : array-like of shape (n_samples,) or (n_samples, n_targets)
-
-    Returns
-    -------
-    torch.Tensor
-    """
-    _, device, estimator = resolve_model(model)
-    y = _host_array(y)
-    if estimator is not None:
-        y = estimator._validate_targets(np.asarray(y), reset=False)
-    else:
-        y = np.asarray(y)
-        if not np.all(np.isfinite(y.astype(np.float64))):
-            raise ValueError("Input y contains NaN or infinity.")
-        y = y.astype(np.int64) if y.dtype.kind in "iub" \
-            else y.astype(np.float32)
-    return torch.as_tensor(y, device=device)
+    if n_bytes > MAX_BUFFER_BYTES:
+        raise ValueError(
+            f"{name}={value!r} needs about {n_bytes / 2**30:.1f} GiB of "
+            f"memory at once, more than the {MAX_BUFFER_BYTES // 2**30} GiB "
+            "sklip allows one buffer; use a smaller value.")

@@ -217,10 +217,10 @@ class _AcceleratedLipschitzNet(AccelerateMixin):
     def _backward(self, loss):
         self.accelerator.backward(loss)
 
-    def _score_sums(self, y_pred, y):
+    def _score_sums(self, y_pred, y, sample_weight=None):
         # Under mixed precision the outputs are half floats, which count
         # correct predictions exactly only up to 2048 (fp16) or 256 (bf16).
-        sums = super()._score_sums(y_pred.float(), y)
+        sums = super()._score_sums(y_pred.float(), y, sample_weight)
         if getattr(self.accelerator, "num_processes", 1) > 1:
             # The warm-up and the discrepancy rule compare the score of all
             # processes' batches with α, so that λ stays the same everywhere.
@@ -235,6 +235,16 @@ class _PlacedLoss:
 
     def __init__(self, loss):
         self.loss = loss
+
+    # A weighted fit switches the loss to per-sample values through its
+    # ``reduction``, so the wrapper passes that attribute through.
+    @property
+    def reduction(self):
+        return self.loss.reduction
+
+    @reduction.setter
+    def reduction(self, value):
+        self.loss.reduction = value
 
     def __call__(self, *args, **kwargs):
         return self.loss(*args, **kwargs)

@@ -18,23 +18,26 @@ files written come from private modules (``_benchmark_data``,
 """
 
 import time
-from pathlib import Path
 
 import numpy as np
 from skorch.callbacks import Callback
 
+from ._benchmark_checks import (MAX_SEED, N_FEATURES, OptionError,
+                               OptionTypeError, check_attack_options,
+                               check_device, check_int, check_methods,
+                               check_output_dir, check_tile_memory,
+                               load_checked_data)
 from ._benchmark_data import load_data
 from ._benchmark_eval import (classification_results, make_attacks,
                               regression_rows)
 from ._benchmark_output import format_table, write_results
-from ._validation import check_int, check_real
 from .estimators import LipschitzClassifier, LipschitzRegressor
 from .modules import OneLipschitzMLP
 
-__all__ = ["METHODS", "CLASSIFICATION_ONLY", "DATASETS", "METHOD_PARAMS", "method_params",
-           "make_attacks",
-           "TRAINING_RADIUS_FACTOR", "run_benchmark",
-           "load_data", "format_table", "BenchmarkResult"]
+__all__ = ["METHODS", "CLASSIFICATION_ONLY", "DATASETS", "METHOD_PARAMS",
+           "method_params", "make_attacks", "TRAINING_RADIUS_FACTOR",
+           "run_benchmark", "load_data", "format_table",
+           "BenchmarkResult"]
 
 #: Methods compared, in the order of the slides' Table 1 (plus CLIP).
 METHODS = ("none", "clip", "sumlip", "tv", "ptv", "adversarial", "margin",
@@ -137,7 +140,9 @@ class BenchmarkResult:
     Attributes
     ----------
     rows : list of dict
-        One row of the table per method.
+        One row of the table per method. Its ``time_ratio`` column (training
+        time relative to standard training) is present only when
+        ``"none"`` is among the methods run.
     histories : dict
         Method -> the fitted estimator's history (as a list of dicts).
     curves : dict
@@ -170,23 +175,85 @@ class _Progress(Callback):
         self.bar.update(1)
 
 
-def _check_args(dataset, methods, epochs):
+#: Options of the attacks and certificates: classification only.
+_ATTACK_OPTIONS = ("fgsm_eps", "pgd_eps", "noise_sigma", "certify_eps",
+                   "pgd_n_iter", "square_queries", "curve_points")
+
+_TIMING_OPTIONS = {"data_dir", "epochs", "device", "seed"}
+_BENCHMARK_OPTIONS = _TIMING_OPTIONS | set(_ATTACK_OPTIONS) | {
+    "eps_values", "output_dir", "progress"}
+
+
+def check_options(dataset="digits", methods=None, *, timing=False, tile=1,
+                  **options):
+    """Validate every option of :func:`run_benchmark` or of the timing mode
+    before anything trains, and load the data.
+
+    The command line calls it through those two functions, so ``sklip
+    benchmark`` refuses exactly what Python refuses.
+
+    Parameters
+    ----------
+    dataset, methods
+        As in :func:`run_benchmark`.
+    timing : bool, default=False
+        Check the options of :func:`sklip.timing.run_timing` (``tile``,
+        ``epochs``, ``device``, ``seed``, ``data_dir``) instead.
+    tile : int, default=1
+        Repeats of the training set in the timing mode.
+    **options
+        The other parameters of :func:`run_benchmark` (or of
+        :func:`~sklip.timing.run_timing`), with the same defaults.
+
+    Returns
+    -------
+    dict
+        The checked options with the data set's defaults filled in:
+        ``methods`` (a tuple), ``epochs``, ``output_dir`` (a created,
+        writable ``Path`` or ``None``), ``data`` (``X_train, X_test,
+        y_train, y_test``) and, on images, the attack options.
+
+    Raises
+    ------
+    ValueError, TypeError
+        An :class:`~sklip._benchmark_checks.OptionError` (or its
+        ``TypeError`` twin) whose ``parameter`` names the culprit.
+    """
     if dataset not in DATASETS:
-        raise ValueError(f"unknown data set {dataset!r}; choose one of "
-                         f"{list(DATASETS)}.")
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown or not methods:
-        raise ValueError(f"unknown method(s) {unknown}; choose from "
-                         f"{list(METHODS)}.")
-    if dataset == "polynomial":
-        classifiers = [m for m in methods if m in CLASSIFICATION_ONLY]
-        if classifiers:
-            raise ValueError(
-                f"method(s) {classifiers} need class labels; the polynomial "
-                f"task is a regression. Choose from {list(POLYNOMIAL_PARAMS)}.")
-    if epochs is not None and (not isinstance(epochs, (int, np.integer))
-                               or epochs < 1):
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}.")
+        raise OptionError("dataset", f"must be one of {list(DATASETS)}, "
+                          f"got {dataset!r}.")
+    if timing and dataset not in N_FEATURES:
+        raise OptionError("dataset", "must be digits or mnist: {} measures "
+                          "classifiers.", "timing")
+    unknown = sorted(set(options) - (_TIMING_OPTIONS if timing
+                                     else _BENCHMARK_OPTIONS))
+    if unknown:
+        raise TypeError(f"check_options got unexpected option(s) {unknown}.")
+    checked = {"methods": check_methods(
+        methods, METHODS, tuple(POLYNOMIAL_PARAMS) if dataset == "polynomial"
+        else None, CLASSIFICATION_ONLY)}
+    epochs = options.get("epochs")
+    if epochs is None:
+        epochs = 10 if timing else _DATA_DEFAULTS[dataset]["epochs"]
+    checked["epochs"] = check_int(epochs, "epochs")
+    check_device(options.get("device", "cpu"))
+    seed = check_int(options.get("seed", 0), "seed", low=0, high=MAX_SEED)
+    if timing:
+        tile = check_int(tile, "tile")
+    else:
+        checked.update(check_attack_options(dataset, options,
+                                            _DATA_DEFAULTS[dataset]))
+        progress = options.get("progress", True)
+        if not isinstance(progress, (bool, np.bool_)):
+            raise OptionTypeError("progress", f"must be a bool, got "
+                                  f"{progress!r}.")
+        checked["output_dir"] = check_output_dir(options.get("output_dir"))
+    checked["data"] = load_checked_data(dataset, options.get("data_dir"),
+                                        seed)
+    if timing:
+        check_tile_memory(tile, checked["data"][0],
+                          options.get("device", "cpu"))
+    return checked
 
 
 def run_benchmark(dataset="digits", methods=None, *, data_dir=None,
@@ -242,21 +309,23 @@ def run_benchmark(dataset="digits", methods=None, *, data_dir=None,
     Returns
     -------
     BenchmarkResult
+
+    Raises
+    ------
+    ValueError, TypeError
+        Before anything trains, for any bad option (see
+        :func:`check_options`): the message and the error's ``parameter``
+        name it.
     """
-    if methods is None:
-        methods = tuple(POLYNOMIAL_PARAMS) if dataset == "polynomial" \
-            else METHODS
-    methods = tuple(methods)
-    _check_args(dataset, methods, epochs)
-    # Checked here, not when the attacks are built after every method has
-    # trained.
-    check_int(square_queries, "square_queries", min_val=1)
-    check_int(curve_points, "curve_points", min_val=1)
-    check_int(pgd_n_iter, "pgd_n_iter", min_val=1)
-    certify_eps = _check_certify_eps(certify_eps)
-    defaults = _DATA_DEFAULTS[dataset]
-    epochs = epochs or defaults["epochs"]
-    X_train, X_test, y_train, y_test = load_data(dataset, data_dir, seed)
+    options = check_options(
+        dataset, methods, data_dir=data_dir, epochs=epochs,
+        fgsm_eps=fgsm_eps, pgd_eps=pgd_eps, pgd_n_iter=pgd_n_iter,
+        noise_sigma=noise_sigma, certify_eps=certify_eps,
+        eps_values=eps_values, square_queries=square_queries,
+        curve_points=curve_points, device=device, seed=seed,
+        output_dir=output_dir, progress=progress)
+    methods, epochs = options["methods"], options["epochs"]
+    X_train, X_test, y_train, y_test = data = options["data"]
     settings = {"dataset": dataset, "epochs": epochs, "seed": seed,
                 "device": str(device), "n_train": len(X_train),
                 "n_test": len(X_test)}
@@ -264,46 +333,24 @@ def run_benchmark(dataset="digits", methods=None, *, data_dir=None,
         estimators, seconds = _fit_all(
             methods, _regressor_factory(epochs, device, seed), X_train,
             y_train, epochs, progress)
-        rows = regression_rows(estimators, seconds,
-                               (X_train, X_test, y_train, y_test))
+        rows = regression_rows(estimators, seconds, data)
         curves = {}
     else:
-        settings.update(
-            fgsm_eps=fgsm_eps if fgsm_eps is not None else defaults["fgsm_eps"],
-            pgd_eps=pgd_eps if pgd_eps is not None else defaults["pgd_eps"],
-            noise_sigma=(noise_sigma if noise_sigma is not None
-                         else defaults["noise_sigma"]),
-            certify_eps=(certify_eps if certify_eps is not None
-                         else defaults["certify_eps"]),
-            pgd_n_iter=pgd_n_iter, square_queries=square_queries,
-            curve_points=min(curve_points, len(X_test)))
+        settings.update((k, options[k]) for k in _ATTACK_OPTIONS)
+        settings["curve_points"] = min(curve_points, len(X_test))
         estimators, seconds = _fit_all(
             methods, _classifier_factory(epochs, device, seed, settings),
             X_train, y_train, epochs, progress)
         rows, curves = classification_results(
-            estimators, seconds, (X_train, X_test, y_train, y_test),
-            settings, eps_values, seed)
+            estimators, seconds, data, settings, options["eps_values"], seed)
     histories = {m: [dict((k, v) for k, v in epoch.items() if k != "batches")
                      for epoch in est.history] for m, est in estimators.items()}
     result = BenchmarkResult(dataset, rows, histories, curves, settings)
-    if output_dir is not None:
-        write_results(result, estimators, Path(output_dir), X_train,
+    if options["output_dir"] is not None:
+        write_results(result, estimators, options["output_dir"], X_train,
                       y_train)
     return result
 
-
-
-
-def _check_certify_eps(certify_eps):
-    """``certify_eps`` as a tuple of radii, or ``None``."""
-    if certify_eps is None:
-        return None
-    values = (certify_eps,) if np.ndim(certify_eps) == 0 else certify_eps
-    values = tuple(check_real(eps, "certify_eps", min_val=0)
-                   for eps in values)
-    if not values:
-        raise ValueError("certify_eps must hold at least one radius.")
-    return values
 
 
 def _fit_all(methods, make, X, y, epochs, progress):

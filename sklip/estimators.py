@@ -12,6 +12,8 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
+from skorch.dataset import Dataset
+from torch.utils.data import DataLoader
 
 from ._base import LipschitzNet
 from ._dataset import ClassIndexTargets, FloatTargets
@@ -45,6 +47,9 @@ class LipschitzClassifier(ClassifierMixin, LipschitzNet):
     (3,)
     """
 
+    _valid_score_name = "valid_acc"
+    _outputs_hint = "classes=<every class label>"
+
     def __init__(self, module=None, *, classes=None, regularizer="clip",
                  reg_lambda="auto", target_accuracy=None, warm_up=False,
                  reg_lambda_step=0.0, reg_lambda_update="epoch",
@@ -53,7 +58,10 @@ class LipschitzClassifier(ClassifierMixin, LipschitzNet):
                  criterion=None, optimizer="adam", lr=0.001, max_epochs=50,
                  batch_size=128, train_split=None, callbacks=None,
                  device="cpu", random_state=None, verbose=0,
-                 warm_start=False, **kwargs):
+                 warm_start=False, iterator_train=DataLoader,
+                 iterator_valid=DataLoader, dataset=Dataset,
+                 predict_nonlinearity="auto", compile=False,
+                 use_caching="auto", torch_load_kwargs=None, **kwargs):
         super().__init__(
             module, regularizer=regularizer, reg_lambda=reg_lambda,
             target_accuracy=target_accuracy, warm_up=warm_up,
@@ -65,7 +73,11 @@ class LipschitzClassifier(ClassifierMixin, LipschitzNet):
             max_epochs=max_epochs, batch_size=batch_size,
             train_split=train_split, callbacks=callbacks, device=device,
             random_state=random_state, verbose=verbose,
-            warm_start=warm_start, **kwargs)
+            warm_start=warm_start, iterator_train=iterator_train,
+            iterator_valid=iterator_valid, dataset=dataset,
+            predict_nonlinearity=predict_nonlinearity, compile=compile,
+            use_caching=use_caching, torch_load_kwargs=torch_load_kwargs,
+            **kwargs)
         self.classes = classes
 
     def _default_criterion(self):
@@ -132,9 +144,18 @@ class LipschitzClassifier(ClassifierMixin, LipschitzNet):
             self._check_same_classes(classes)
         return ClassIndexTargets(self.classes_)
 
-    def _score_sums(self, y_pred, y):
-        correct = (y_pred.argmax(dim=1) == y).sum()
-        return torch.stack([correct.to(y_pred.dtype),
+    def _describe_without_data(self):
+        # The classes hyperparameter is all a classifier's outputs need.
+        if self.classes is not None and not hasattr(self, "classes_"):
+            self._set_classes(None, None)
+
+    def _score_sums(self, y_pred, y, sample_weight=None):
+        correct = y_pred.argmax(dim=1) == y
+        if sample_weight is not None:
+            # The weighted accuracy, as score(X, y, sample_weight) gives.
+            w = sample_weight.to(device=y_pred.device, dtype=y_pred.dtype)
+            return torch.stack([(w * correct).sum(), w.sum()])
+        return torch.stack([correct.sum().to(y_pred.dtype),
                             torch.tensor(float(y.shape[0]),
                                          device=y_pred.device)])
 
@@ -196,7 +217,7 @@ class LipschitzRegressor(RegressorMixin, LipschitzNet):
 
     Parameters
     ----------
-{parameters("R²", ":class:`torch.nn.MSELoss`")}
+{parameters("R²", ":class:`torch.nn.MSELoss`", valid_name="valid_r2")}
     Attributes
     ----------
 {ATTRIBUTES}
@@ -209,6 +230,8 @@ class LipschitzRegressor(RegressorMixin, LipschitzNet):
     >>> reg.predict(X[:2]).shape
     (2,)
     """
+
+    _valid_score_name = "valid_r2"
 
     def _default_criterion(self):
         return torch.nn.MSELoss
@@ -253,8 +276,23 @@ class LipschitzRegressor(RegressorMixin, LipschitzNet):
             y_pred.numel() else y_true
         return super().get_loss(y_pred, y_true, X=X, training=training)
 
-    def _score_sums(self, y_pred, y):
+    def _describe_without_data(self):
+        # A single-output network predicts a 1-D y, as after a 1-D fit.
+        n_outputs = self.get_params_for("module").get("n_outputs")
+        if n_outputs is not None and not hasattr(self, "n_outputs_"):
+            self.n_outputs_ = int(n_outputs)
+            self.y_ndim_ = 1 if self.n_outputs_ == 1 else 2
+
+    def _score_sums(self, y_pred, y, sample_weight=None):
         y = y.reshape(y_pred.shape).to(y_pred.dtype)
+        if sample_weight is not None:
+            # Weighted sums give the weighted R² of sklearn's r2_score: the
+            # total weight takes the place of the count.
+            w = sample_weight.to(device=y_pred.device,
+                                 dtype=y_pred.dtype).reshape(-1, 1)
+            return torch.cat([(w * (y_pred - y).square()).sum(0),
+                              (w * y).sum(0), (w * y.square()).sum(0),
+                              w.sum().reshape(1)])
         n = torch.tensor([float(y.shape[0])], device=y_pred.device)
         return torch.cat([(y_pred - y).square().sum(0), y.sum(0),
                           y.square().sum(0), n])
@@ -293,4 +331,7 @@ class LipschitzRegressor(RegressorMixin, LipschitzNet):
         """
         X = self._validate_predict_data(X)
         y_pred = self.forward(X).numpy().astype(np.float64)
-        return y_pred.ravel() if self.y_ndim_ == 1 else y_pred
+        # Without data (initialize then load_params) and without
+        # module__n_outputs, a one-column output is taken as a 1-D target.
+        y_ndim = getattr(self, "y_ndim_", 1 if y_pred.shape[1] == 1 else 2)
+        return y_pred.ravel() if y_ndim == 1 else y_pred

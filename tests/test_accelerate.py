@@ -250,3 +250,21 @@ def test_two_process_data_parallel_training(tmp_path):
         # Predictions are gathered from both processes, once each.
         assert a["n_predictions"] == b["n_predictions"] == 400
         assert a["score"] == b["score"] > 0.3, regularizer
+
+
+@pytest.mark.parametrize("Accelerated, Plain", [
+    (AcceleratedLipschitzClassifier, LipschitzClassifier),
+    (AcceleratedLipschitzRegressor, LipschitzRegressor)])
+def test_weighted_fit_matches_the_unaccelerated_one(Accelerated, Plain,
+                                                    accelerator, small):
+    X, _, y, _ = small
+    weights = np.where(y < 5, 1.0, 0.25)
+    if Plain is LipschitzRegressor:
+        y = (y / 9).astype(np.float32)
+    accelerated = Accelerated(accelerator=accelerator, **FAST).fit(
+        X, y, sample_weight=weights)
+    plain = Plain(**FAST).fit(X, y, sample_weight=weights)
+    unweighted = Plain(**FAST).fit(X, y)
+    np.testing.assert_allclose(accelerated.predict(X), plain.predict(X),
+                               rtol=1e-4, atol=1e-4)
+    assert not np.allclose(plain.predict(X), unweighted.predict(X))

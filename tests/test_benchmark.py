@@ -3,6 +3,7 @@
 import csv
 import json
 
+import numpy as np
 import pytest
 
 from sklip.__main__ import main
@@ -90,6 +91,65 @@ def test_benchmark_polynomial(tmp_path):
     assert (tmp_path / "polynomial_fits.png").stat().st_size > 0
 
 
+def test_benchmark_without_standard_training_has_no_time_ratio(tmp_path):
+    result = run_benchmark("polynomial", ["clip", "tv"], epochs=1,
+                           output_dir=tmp_path, progress=False)
+    # No "none" run, no baseline: the column is left out, not NaN.
+    for row in result.rows:
+        assert "time_ratio" not in row and row["seconds"] > 0
+    assert "time_ratio" not in result.table()
+    assert "nan" not in result.table()
+    with open(tmp_path / "results.csv") as f:
+        assert "time_ratio" not in next(csv.reader(f))
+
+
+def test_time_columns_relative_to_standard_training():
+    from sklip._benchmark_eval import _time_columns
+
+    seconds = {"none": 2.0, "clip": 3.0}
+    assert _time_columns(seconds, "clip") == {"seconds": 3.0,
+                                              "time_ratio": 1.5}
+    assert _time_columns({"clip": 3.0}, "clip") == {"seconds": 3.0}
+
+
+@pytest.mark.parametrize("words", [
+    ["clip", "tv"], ["clip,tv"], ["clip,", "tv"], ["clip, tv"],
+    ["clip", ",tv,"]])
+def test_cli_methods_take_spaces_and_commas(words, monkeypatch, capsys):
+    seen = {}
+
+    class Result:
+        settings = {"epochs": 1}
+        files = []
+
+        def table(self):
+            return "table"
+
+    def fake_run(dataset, methods, **kwargs):
+        seen["methods"] = methods
+        return Result()
+
+    monkeypatch.setattr("sklip.benchmark.run_benchmark", fake_run)
+    assert main(["benchmark", "--methods", *words, "--no-progress"]) == 0
+    assert seen["methods"] == ["clip", "tv"]
+
+
+def test_cli_without_methods_runs_all(monkeypatch, capsys):
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_run(dataset, methods, **kwargs):
+        seen["methods"] = methods
+        raise Stop
+
+    monkeypatch.setattr("sklip.benchmark.run_benchmark", fake_run)
+    with pytest.raises(Stop):
+        main(["benchmark"])
+    assert seen["methods"] is None  # run_benchmark's default: all
+
+
 def test_cli_prints_table_on_mnist(tmp_path, capsys):
     status = main(["benchmark", "--dataset", "mnist", "--data-dir",
                    str(MNIST_DIR), "--methods", "none,tv", "--epochs", "1",
@@ -110,9 +170,11 @@ def test_cli_prints_table_on_mnist(tmp_path, capsys):
 @pytest.mark.parametrize("argv, message", [
     (["benchmark", "--dataset", "cifar"], "invalid choice"),
     (["benchmark", "--methods", "none,lasso"], "unknown method"),
+    (["benchmark", "--methods", "none", "lasso"], "unknown method"),
+    (["benchmark", "--methods", ","], "--methods must name at least one"),
     (["benchmark", "--epochs", "-3"], "--epochs"),
     (["benchmark", "--dataset", "mnist", "--data-dir", "."], "MNIST"),
-    (["benchmark", "--dataset", "mnist"], "data_dir"),
+    (["benchmark", "--dataset", "mnist"], "--data-dir is required"),
     (["benchmark", "--square-queries", "0"], "--square-queries"),
     (["benchmark", "--pgd-n-iter", "0"], "--pgd-n-iter"),
     (["benchmark", "--certify-eps", "-0.1"], "--certify-eps"),
@@ -127,7 +189,9 @@ def test_cli_bad_options_give_one_clear_line(argv, message, capsys):
 
 
 def test_timing_mode_reports_ratios_to_standard_training(capsys):
-    status = main(["benchmark", "--timing", "--methods", "none,clip,tv",
+    # Standard training is timed as the reference even when not asked for;
+    # methods separated by spaces, as by commas.
+    status = main(["benchmark", "--timing", "--methods", "clip", "tv",
                    "--epochs", "2"])
     out = capsys.readouterr().out
     assert status == 0
@@ -137,6 +201,7 @@ def test_timing_mode_reports_ratios_to_standard_training(capsys):
                          "hand loop, DataLoader", "hand loop, tensor slices"}
     assert float(rows["none"][1]) == 1.0
     assert all(float(sec) > 0 for sec, _ in rows.values())
+    assert all(np.isfinite(float(ratio)) for _, ratio in rows.values())
 
 
 def test_timing_mode_tiles_the_training_set(capsys):

@@ -13,6 +13,7 @@ from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from sklip import LipschitzClassifier, LipschitzRegressor
+from sklip._auto_lambda import auto_lambda_scale, loss_and_separation
 from sklip.regularizers import CLIPRegularizer, SumLipRegularizer
 
 FAST = dict(max_epochs=3, hidden_layer_sizes=(16,), lr=0.01, random_state=0)
@@ -24,8 +25,13 @@ def test_fitted_attributes(digits):
     assert clf.n_features_in_ == 64
     assert clf.input_shape_ == (64,)
     np.testing.assert_array_equal(clf.classes_, np.arange(10))
-    # reg_lambda="auto": CLIP's searched λ
-    assert clf.reg_lambda_ == pytest.approx(CLIPRegularizer.default_lambda)
+    # reg_lambda="auto": CLIP's searched λ, scaled to the data (the digits'
+    # classes are closer than MNIST's, so it shrinks).
+    scale = auto_lambda_scale(loss_and_separation(X, y, classification=True),
+                              CLIPRegularizer.quotient_power)
+    assert 0 < scale < 1
+    assert clf.reg_lambda_ == pytest.approx(
+        scale * CLIPRegularizer.default_lambda)
     assert isinstance(clf.regularizer_, CLIPRegularizer)
     assert clf.regularizer == "clip"  # the hyperparameter is left as given
     keys = {"train_loss", "train_score", "reg_lambda", "penalty",

@@ -22,6 +22,8 @@ def test_example_runs(path, tmp_path, monkeypatch, capsys):
 
     output = tmp_path / "figures"
     monkeypatch.setenv("SKLIP_EXAMPLES_OUTPUT", str(output))
+    # The full runs (the docs build runs the shortened ones).
+    monkeypatch.delenv("SKLIP_EXAMPLES_QUICK", raising=False)
     monkeypatch.chdir(tmp_path)
     try:
         runpy.run_path(str(path), run_name="__main__")

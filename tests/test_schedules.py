@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from sklip import LipschitzClassifier, LipschitzRegressor
+from sklip._auto_lambda import auto_lambda_scale, loss_and_separation
 
 COMMON = dict(hidden_layer_sizes=(32,), lr=0.01, random_state=0,
               regularizer="clip")
@@ -98,11 +99,18 @@ def test_auto_lambda_is_the_regularizers_searched_default(digits, name):
     clf = LipschitzClassifier(regularizer=name, max_epochs=1,
                               hidden_layer_sizes=(8,), random_state=0,
                               callbacks__lipschitz=None).fit(X[:200], y[:200])
-    expected = get_regularizer(name).default_lambda
+    regularizer = get_regularizer(name)
+    searched = regularizer.default_lambda
+    # Scaled down to the data (the digits' classes are closer than
+    # MNIST's) for a penalty in quotient units; unscaled for the others.
+    scale = auto_lambda_scale(
+        loss_and_separation(X[:200], y[:200], classification=True),
+        regularizer.quotient_power)
+    assert (scale < 1) == (regularizer.quotient_power > 0 and searched > 0)
     assert clf.reg_lambda == "auto"
-    assert clf.history[:, "reg_lambda"] == [expected]
+    assert clf.history[:, "reg_lambda"] == pytest.approx([searched * scale])
     # The values benchmarks/search_defaults.py chose on MNIST.
-    assert expected == {"none": 0.0, "clip": 0.3, "sumlip": 0.3, "tv": 0.5,
+    assert searched == {"none": 0.0, "clip": 0.3, "sumlip": 0.3, "tv": 0.5,
                         "ptv": 3.0, "adversarial": 1.0}[name]
 
 

@@ -24,13 +24,20 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
-from .._validation import input_tensor, resolve_model, target_tensor
+from .._models import resolve_model
 from ._checks import check_clamp, make_generator
 from ._losses import cross_entropy_loss, resolve_loss, squared_error_loss
 from ._runs import iter_worst_of_runs, worst_of_runs
 
 __all__ = ["Attack", "cross_entropy_loss", "squared_error_loss",
            "worst_of_runs", "iter_worst_of_runs"]
+
+
+def _gradient_free_names():
+    from ._registry import ATTACKS  # the registry imports this module
+
+    return ", ".join(repr(name) for name, cls in sorted(ATTACKS.items())
+                     if not cls.needs_gradients)
 
 
 def _is_class_index(y):
@@ -52,10 +59,16 @@ class Attack(BaseEstimator):
     radius_param : str
         The parameter holding the attack's radius (``"eps"`` or
         ``"sigma"``), varied by :func:`sklip.metrics.robustness_curve`.
+    needs_gradients : bool
+        Whether the attack follows input gradients (then it needs a torch
+        network) or only queries outputs (then any fitted model works).
     """
 
     name = None
     radius_param = None
+    #: Whether the attack follows the model's input gradients (so it needs
+    #: a torch network) or only queries its outputs (any fitted model).
+    needs_gradients = True
 
     def validate(self):
         """Check the hyperparameters; raise ``ValueError``/``TypeError``.
@@ -111,9 +124,13 @@ class Attack(BaseEstimator):
 
         Parameters
         ----------
-        model : fitted sklip estimator or torch.nn.Module
-            The model to attack. With a bare module, integer ``y`` is taken
-            as class indices and float ``y`` as regression targets.
+        model : fitted estimator, Pipeline or torch.nn.Module
+            Any model of :ref:`any-model`: an sklip estimator, a skorch
+            net, a pipeline (attacked in its raw input space, through its
+            preprocessing), a torch module, or, for an attack that needs
+            only predictions, any fitted scikit-learn estimator. With a
+            bare module, integer ``y`` is taken as class indices and float
+            ``y`` as regression targets.
         X : array-like of shape (n_samples, ...)
             Inputs.
         y : array-like of shape (n_samples,) or (n_samples, n_targets), or None
@@ -132,6 +149,9 @@ class Attack(BaseEstimator):
             For an estimator that has not been fitted.
         ValueError
             For invalid data or hyperparameters.
+        TypeError
+            For a gradient attack on a model without a torch network (the
+            message names the attacks that work).
         """
         batches = self._batches(model, X, y, batch_size,
                                 lambda *args, **kw: [self.perturb(*args, **kw)])
@@ -146,11 +166,18 @@ class Attack(BaseEstimator):
                 batch_size, numbers.Integral) or batch_size < 1:
             raise ValueError(
                 f"batch_size must be a positive int, got {batch_size!r}.")
-        module, device, estimator = resolve_model(model)
-        X_t = input_tensor(model, X)
+        resolved = resolve_model(model)
+        if self.needs_gradients and not resolved.has_gradients:
+            raise TypeError(
+                f"{type(self).__name__} follows the model's gradients, and "
+                f"{resolved.gradient_free_reason}. Attacks that need only "
+                f"predictions work on any fitted model: "
+                f"{_gradient_free_names()}.")
+        module, device = resolved.module, resolved.device
+        X_t = resolved.inputs(X)
         y_t = None
         if y is not None:
-            y_t = target_tensor(model, y)
+            y_t = resolved.targets(y)
             if y_t.shape[0] != X_t.shape[0]:
                 raise ValueError(
                     f"X and y have different numbers of samples: "
@@ -187,6 +214,7 @@ class Attack(BaseEstimator):
                 f"X must have shape (n_samples, ...) with at least 2 "
                 f"dimensions, got shape {tuple(X.shape)}.")
         X = X.detach()
+        self._check_in_range(X)
         if y is not None:
             if not torch.is_tensor(y):
                 y = torch.as_tensor(np.asarray(y), device=X.device)
@@ -221,6 +249,22 @@ class Attack(BaseEstimator):
         if loss_fn is None:
             loss_fn = resolve_loss(getattr(self, "loss", None), classify)
         return y, loss_fn, classify
+
+    def _check_in_range(self, X):
+        """Refuse inputs outside ``clamp``: clamping them would move clean
+        points by more than ``eps`` (at ``eps=0`` too), so the data range
+        the user gave is wrong, or the data are not in the units it names."""
+        clamp = check_clamp(getattr(self, "clamp", None))
+        if clamp is None or X.numel() == 0:
+            return
+        low, high = float(X.min()), float(X.max())
+        # Rounding of data scaled into the range may overshoot by an ulp.
+        slack = 1e-6 * max(1.0, abs(clamp[0]), abs(clamp[1]))
+        if low < clamp[0] - slack or high > clamp[1] + slack:
+            raise ValueError(
+                f"clamp={tuple(self.clamp)!r} is the data range, but X has "
+                f"values from {low:.6g} to {high:.6g}; pass the range of "
+                "the data (e.g. clamp=(X.min(), X.max())) or clamp=None.")
 
     def _clamp(self, X):
         clamp = check_clamp(self.clamp)

@@ -44,6 +44,7 @@ class NoiseAttack(Attack):
     """
 
     name = "noise"
+    needs_gradients = False
     radius_param = "sigma"
 
     def __init__(self, sigma, clamp=None, random_state=None):

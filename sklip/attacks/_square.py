@@ -118,6 +118,7 @@ class SquareAttack(Attack):
     """
 
     name = "square"
+    needs_gradients = False
     radius_param = "eps"
 
     def __init__(self, eps, norm=2, n_queries=5000, p_init=0.8, n_restarts=1,

@@ -112,6 +112,15 @@ class WorstCaseAttack(Attack):
     """
 
     name = "worst_case"
+
+    @property
+    def needs_gradients(self):
+        """Whether a member follows gradients (the default members do)."""
+        if self.attacks is None:
+            return True
+        return any(getattr(attack[1] if isinstance(attack, tuple)
+                           else attack, "needs_gradients", True)
+                   for attack in self.attacks)
     radius_param = "eps"
 
     def __init__(self, eps, norm=2, attacks=None, n_iter=100,

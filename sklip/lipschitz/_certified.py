@@ -25,8 +25,8 @@ import numpy as np
 import torch
 from sklearn.base import is_classifier
 
-from .._validation import check_choice, check_real, resolve_model, \
-    target_tensor
+from .._models import resolve_model, target_tensor
+from .._validation import check_choice, check_real
 from ._chain_plan import NotApplicable, final_linear, local_plan
 from ._eval import evaluating
 from ._lower import _data_tensor
@@ -102,9 +102,12 @@ def certify(model, X, y, eps, *, bound="auto", lipschitz=None):
 
     Parameters
     ----------
-    model : fitted sklip classifier or torch.nn.Module
-        The classifier; a module must output one logit per class, and ``y``
-        then holds class indices. Evaluated in evaluation mode.
+    model : fitted classifier, Pipeline or torch.nn.Module
+        A model with a torch network (see :ref:`any-model`); a
+        pipeline's preprocessing is part of the certified function, so
+        ``eps`` is in the units of the raw ``X``. A module must output one
+        logit per class, and ``y`` then holds class indices. Evaluated in
+        evaluation mode.
     X : array-like or torch.Tensor of shape (n_samples, ...)
         Inputs.
     y : array-like of shape (n_samples,)
@@ -162,7 +165,9 @@ def certify(model, X, y, eps, *, bound="auto", lipschitz=None):
     """
     check_choice(bound, "bound", BOUNDS)
     radii = _radii(eps)
-    module, _, estimator = resolve_model(model)
+    resolved = resolve_model(model)
+    resolved.require_gradients("certify")
+    module, _, estimator = resolved
     if estimator is not None and not is_classifier(estimator):
         raise TypeError(
             "certified accuracy needs a classifier, got "
@@ -172,11 +177,11 @@ def certify(model, X, y, eps, *, bound="auto", lipschitz=None):
         raise ValueError(
             f"lipschitz is the constant of the product rule; it cannot be "
             f"combined with bound={bound!r} (use bound='product').")
-    X = _data_tensor(model, module, X)
-    labels = _labels(model, X, y)
+    X = _data_tensor(resolved, module, X)
+    labels = _labels(resolved, X, y)
     with torch.no_grad(), evaluating(module):
         gaps = _gaps(module, X, labels)
-        used, thresholds = _thresholds(bound, model, module, X, labels,
+        used, thresholds = _thresholds(bound, resolved, module, X, labels,
                                        lipschitz, radii.reshape(-1))
     # Strict inequality: a margin of exactly 0 is a tie, not a prediction.
     certified = np.stack([(gaps > threshold).all(axis=1)
@@ -203,9 +208,12 @@ def certified_accuracy(model, X, y, eps, *, lipschitz=None, bound="auto"):
 
     Parameters
     ----------
-    model : fitted sklip classifier or torch.nn.Module
-        The classifier; a module must output one logit per class, and ``y``
-        then holds class indices. Evaluated in evaluation mode.
+    model : fitted classifier, Pipeline or torch.nn.Module
+        A model with a torch network (see :ref:`any-model`); a
+        pipeline's preprocessing is part of the certified function, so
+        ``eps`` is in the units of the raw ``X``. A module must output one
+        logit per class, and ``y`` then holds class indices. Evaluated in
+        evaluation mode.
     X : array-like or torch.Tensor of shape (n_samples, ...)
         Inputs.
     y : array-like of shape (n_samples,)

@@ -24,7 +24,8 @@ __all__ = ["NotApplicable", "final_linear", "local_plan"]
 _IDENTITY_LIKE = (nn.Identity, nn.Flatten, nn.Unflatten, nn.Dropout,
                   nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout)
 
-_LOCAL_LAYERS = ("linear layers (Linear, AOLLinear, SpectralLinear), ReLU "
+_LOCAL_LAYERS = ("linear layers (Linear, AOLLinear, SpectralLinear, "
+                 "FeatureAffine), ReLU "
                  "and identity-like layers (Identity, Flatten, Unflatten, "
                  "dropout)")
 
@@ -159,8 +160,17 @@ def local_plan(module, sample):
             _check_flat_input(path, layer, shape, "local")
             bias = layer.bias if layer.bias is not None else \
                 weight.new_zeros(weight.shape[0])
-            steps.append(LinearStep(path, weight.detach().double(),
-                                    bias.detach().double()))
+            weight, bias = weight.detach().double(), bias.detach().double()
+            if steps and isinstance(steps[-1], LinearStep) and \
+                    not steps[-1].relu:
+                # Two linear maps in a row are one (a scaler in front of
+                # the first layer): bounding the product is tighter than
+                # multiplying the two bounds.
+                previous = steps.pop()
+                weight, bias = weight @ previous.weight, \
+                    weight @ previous.bias + bias
+                path = f"{previous.path}+{path}"
+            steps.append(LinearStep(path, weight, bias))
         elif _rule_base(layer) is nn.ReLU:
             if steps and isinstance(steps[-1], LinearStep) and \
                     not steps[-1].relu:

@@ -9,7 +9,8 @@ import copy
 
 import torch
 
-from .._validation import check_int, check_real, resolve_model
+from .._models import resolve_model
+from .._validation import check_buffer_size, check_int, check_real
 from ..functional._jacobian import jacobian_spectral_norms
 from ._eval import evaluating, floating_dtype
 
@@ -47,7 +48,8 @@ def lipschitz_exact_1d(model, low, high, n_points=100_001):
 
     Parameters
     ----------
-    model : fitted sklip estimator or torch.nn.Module
+    model : fitted estimator, Pipeline or torch.nn.Module
+        A model with a torch network (see :ref:`any-model`).
         A network with one input feature, taking inputs of shape
         ``(n_samples, 1)``; measured in evaluation mode.
     low, high : float
@@ -83,8 +85,12 @@ def lipschitz_exact_1d(model, low, high, n_points=100_001):
         raise ValueError(f"low must be smaller than high, got low={low} and "
                          f"high={high}.")
     n_points = check_int(n_points, "n_points", min_val=2)
-    module, device, estimator = resolve_model(model)
-    _check_one_input(module, device, estimator)
+    # The float64 grid, its outputs and their differences.
+    check_buffer_size(8 * 4 * n_points, "n_points", n_points)
+    resolved = resolve_model(model)
+    resolved.require_gradients("lipschitz_exact_1d")
+    module, device, estimator = resolved
+    _check_one_input(module, device, estimator, resolved.input_shape)
     # The copy is in float64 and in evaluation mode; the caller's module is
     # left exactly as it was.
     module = copy.deepcopy(module).double()
@@ -101,9 +107,9 @@ def lipschitz_exact_1d(model, low, high, n_points=100_001):
     return max(float(torch.cat(slopes).max()), float(quotients.max()))
 
 
-def _check_one_input(module, device, estimator):
-    if estimator is not None:
-        shape = tuple(getattr(estimator, "input_shape_", ()))
+def _check_one_input(module, device, estimator, input_shape):
+    if input_shape is not None:
+        shape = tuple(input_shape)
         if shape != (1,):
             raise ValueError(
                 "lipschitz_exact_1d needs a model with a 1-D input (one "

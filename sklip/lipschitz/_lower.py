@@ -10,8 +10,8 @@ import numpy as np
 from skorch.utils import is_dataset
 
 from .._random import torch_generator
-from .._validation import (check_choice, check_int, input_tensor,
-                           resolve_model)
+from .._models import input_tensor, resolve_model
+from .._validation import check_buffer_size, check_choice, check_int
 from ..functional._bounds import pair_search_bound
 from ..functional._jacobian import jacobian_spectral_norms
 from ._eval import evaluating, floating_dtype
@@ -28,7 +28,9 @@ def lipschitz_lower_bound(model, X, *, method="pairs", n_pairs=256,
 
     Parameters
     ----------
-    model : fitted sklip estimator or torch.nn.Module
+    model : fitted estimator, Pipeline or torch.nn.Module
+        A model with a torch network (see :ref:`any-model`), measured on
+        the raw inputs.
         The network, measured in evaluation mode (its mode is restored).
     X : array-like or torch.Tensor of shape (n_samples, ...)
         Data the search starts from, as ``predict`` takes it.
@@ -81,8 +83,13 @@ def lipschitz_lower_bound(model, X, *, method="pairs", n_pairs=256,
     check_choice(method, "method", LOWER_BOUND_METHODS)
     n_pairs = check_int(n_pairs, "n_pairs", min_val=1)
     n_iter = check_int(n_iter, "n_iter", min_val=0)
-    module, device, _ = resolve_model(model)
-    X = _data_tensor(model, module, X)
+    resolved = resolve_model(model)
+    resolved.require_gradients("lipschitz_lower_bound")
+    module, device, _ = resolved
+    X = _data_tensor(resolved, module, X)
+    # Both ends of every pair, their gradients and the ascent's copies.
+    check_buffer_size(8 * 4 * n_pairs * max(1, X[0].numel() if len(X) else 1),
+                      "n_pairs", n_pairs)
     bounds = []
     with evaluating(module):
         if method in ("pairs", "both"):

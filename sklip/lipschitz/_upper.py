@@ -15,9 +15,11 @@ import math
 import torch
 from torch import nn
 
-from .._validation import check_int, check_real, resolve_model
+from .._models import resolve_model
+from .._validation import check_int, check_real
 from ..modules import MLP, AOLLinear, GroupSort, OneLipschitzMLP, \
     SpectralLinear
+from ..preprocessing import FeatureAffine
 from ._eval import evaluating, floating_dtype
 
 __all__ = ["lipschitz_upper_bound", "linear_weight", "chain_layers",
@@ -116,9 +118,16 @@ def linear_weight(layer):
     sklip's 1-Lipschitz layers."""
     if isinstance(layer, (AOLLinear, SpectralLinear)):
         return layer.normalized_weight()
+    if _rule_base(layer) is FeatureAffine:
+        return torch.diag(layer.weight_diagonal)
     if _rule_base(layer) is nn.Linear:
         return layer.weight
     return None
+
+
+def _feature_affine(layer):
+    diagonal = 1.0 / layer.scale.detach().double().abs()
+    return float(diagonal.max()) if diagonal.numel() else 0.0
 
 
 def _linear(layer):
@@ -134,6 +143,8 @@ _FIXED_RULES = {
     AOLLinear: _linear,
     SpectralLinear: _linear,
     GroupSort: _constant(1.0),
+    # A fitted scaler in front of a network (sklip.preprocessing).
+    FeatureAffine: _feature_affine,
     nn.Identity: _constant(1.0),
     nn.Flatten: _constant(1.0),
     nn.Unflatten: _constant(1.0),
@@ -213,7 +224,9 @@ def lipschitz_upper_bound(model, *, input_shape=None, n_power_iter=500,
 
     Parameters
     ----------
-    model : fitted sklip estimator or torch.nn.Module
+    model : fitted estimator, Pipeline or torch.nn.Module
+        A model with a torch network (see :ref:`any-model`); a pipeline's
+        preprocessing layers (:mod:`sklip.preprocessing`) count as layers.
         The network, measured in evaluation mode (its mode is restored).
     input_shape : tuple of int or None, default=None
         Shape of one input sample, without the batch axis, e.g.
@@ -255,8 +268,10 @@ def lipschitz_upper_bound(model, *, input_shape=None, n_power_iter=500,
     >>> lipschitz_upper_bound(net)
     1.0
     """
-    module, _, estimator = resolve_model(model)
-    shape = _resolve_input_shape(input_shape, estimator)
+    resolved = resolve_model(model)
+    resolved.require_gradients("lipschitz_upper_bound")
+    module = resolved.module
+    shape = _resolve_input_shape(input_shape, resolved.input_shape)
     options = {"n_iter": check_int(n_power_iter, "n_power_iter", min_val=1),
                "tol": check_real(tol, "tol", min_val=0)}
     with evaluating(module), torch.no_grad():
@@ -264,10 +279,9 @@ def lipschitz_upper_bound(model, *, input_shape=None, n_power_iter=500,
     return float(bound)
 
 
-def _resolve_input_shape(input_shape, estimator):
+def _resolve_input_shape(input_shape, recorded):
     if input_shape is None:
-        shape = getattr(estimator, "input_shape_", None)
-        return None if shape is None else tuple(int(s) for s in shape)
+        return None if recorded is None else tuple(int(s) for s in recorded)
     if isinstance(input_shape, int) and not isinstance(input_shape, bool):
         input_shape = (input_shape,)
     try:

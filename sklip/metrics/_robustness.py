@@ -10,6 +10,7 @@ and the CLIP reference.
 """
 
 import numpy as np
+import torch
 from sklearn.base import is_classifier, is_regressor
 from sklearn.metrics import accuracy_score, mean_squared_error
 
@@ -28,9 +29,14 @@ def _check_estimator(estimator, kind, what):
         ok, example = is_regressor(estimator), "LipschitzRegressor"
         other = "adversarial_accuracy / an accuracy scorer"
     if not ok:
+        wrap = ""
+        if isinstance(estimator, torch.nn.Module):
+            wrap = (f"; wrap a bare torch module as "
+                    f"sklip.Pretrained{kind.capitalize()}(module).fit(X, y)")
         raise TypeError(
-            f"{what} needs a {kind} (e.g. a fitted {example}), got "
-            f"{type(estimator).__name__}; use {other} instead.")
+            f"{what} needs a {kind} (e.g. a fitted {example}, a pipeline "
+            f"ending in one, or any fitted scikit-learn {kind}), got "
+            f"{type(estimator).__name__}{wrap or f'; use {other} instead'}.")
 
 
 def adversarial_accuracy(estimator, X, y, attack, *, sample_weight=None,
@@ -39,7 +45,9 @@ def adversarial_accuracy(estimator, X, y, attack, *, sample_weight=None,
 
     Parameters
     ----------
-    estimator : fitted sklip classifier
+    estimator : fitted classifier or Pipeline
+        Any fitted classifier (see :ref:`any-model`); gradient attacks
+        need a torch network.
         The classifier to attack.
     X : array-like of shape (n_samples, ...)
         Inputs.
@@ -82,7 +90,9 @@ def adversarial_error(estimator, X, y, attack, *, sample_weight=None,
 
     Parameters
     ----------
-    estimator : fitted sklip classifier
+    estimator : fitted classifier or Pipeline
+        Any fitted classifier (see :ref:`any-model`); gradient attacks
+        need a torch network.
     X : array-like of shape (n_samples, ...)
     y : array-like of shape (n_samples,)
     attack : Attack
@@ -110,7 +120,8 @@ def adversarial_mse(estimator, X, y, attack, *, sample_weight=None,
 
     Parameters
     ----------
-    estimator : fitted sklip regressor
+    estimator : fitted regressor or Pipeline
+        Any fitted regressor (see :ref:`any-model`).
     X : array-like of shape (n_samples, ...)
     y : array-like of shape (n_samples,) or (n_samples, n_targets)
         True targets.
@@ -131,8 +142,16 @@ def _score_attacked(metric, estimator, X, y, attack, sample_weight,
                     batch_size):
     """``metric(y, prediction)`` on the inputs attacked by ``attack``."""
     X_adv = get_attack(attack).generate(estimator, X, y, batch_size=batch_size)
-    return float(metric(y, estimator.predict(X_adv),
+    return float(metric(y, estimator.predict(like_input(X_adv, X)),
                         sample_weight=sample_weight))
+
+
+def like_input(X_adv, X):
+    """``X_adv`` as a DataFrame with ``X``'s columns when ``X`` is one, so
+    that a pipeline fitted on a DataFrame predicts it without warnings."""
+    if hasattr(X, "columns") and hasattr(X, "iloc") and X_adv.ndim == 2:
+        return type(X)(X_adv, columns=X.columns, index=X.index)
+    return X_adv
 
 
 def robustness_curve(estimator, X, y, attack="pgd",
@@ -145,7 +164,9 @@ def robustness_curve(estimator, X, y, attack="pgd",
 
     Parameters
     ----------
-    estimator : fitted sklip classifier
+    estimator : fitted classifier or Pipeline
+        Any fitted classifier (see :ref:`any-model`); gradient attacks
+        need a torch network.
     X : array-like of shape (n_samples, ...)
     y : array-like of shape (n_samples,)
     attack : str, Attack subclass or Attack instance, default="pgd"
@@ -222,7 +243,8 @@ def robustness_curve(estimator, X, y, attack="pgd",
             continue
         attack_r = base.set_params(**{radius_param: float(radius)})
         X_adv = attack_r.generate(estimator, X, y, batch_size=batch_size)
-        accuracy[i] = accuracy_score(y, estimator.predict(X_adv))
+        accuracy[i] = accuracy_score(y, estimator.predict(
+            like_input(X_adv, X)))
     params = {key: value for key, value in base.get_params().items()
               if key != radius_param}
     return {"eps_values": eps_values, "accuracy": accuracy, "clean_accuracy": clean,
@@ -239,7 +261,9 @@ def attack_breakdown(estimator, X, y, attack, *, batch_size=1024):
 
     Parameters
     ----------
-    estimator : fitted sklip classifier
+    estimator : fitted classifier or Pipeline
+        Any fitted classifier (see :ref:`any-model`); gradient attacks
+        need a torch network.
     X : array-like of shape (n_samples, ...)
     y : array-like of shape (n_samples,)
     attack : WorstCaseAttack
@@ -277,5 +301,6 @@ def attack_breakdown(estimator, X, y, attack, *, batch_size=1024):
     for name, X_adv in attack.generate_stages(estimator, X, y,
                                               batch_size=batch_size):
         if name != "clean":
-            result[name] = float(accuracy_score(y, estimator.predict(X_adv)))
+            result[name] = float(accuracy_score(y, estimator.predict(
+                like_input(X_adv, X))))
     return result

@@ -15,10 +15,15 @@ factories; the named accuracy scorers of classifiers, which spell out
 their attack's parameters, are in ``_accuracy_scorers``.
 """
 
+from sklearn import get_config
 from sklearn.base import is_classifier, is_regressor
+from sklearn.utils.metadata_routing import MetadataRequest
+from torch import nn
 
 from .._validation import check_choice, check_int
 from ..attacks import get_attack
+from ..attacks._checks import check_attack_random_state
+from ..pretrained import PretrainedClassifier, PretrainedRegressor
 from ._robustness import adversarial_accuracy, adversarial_mse
 
 __all__ = ["RobustnessScorer", "LipschitzScorer", "make_robustness_scorer",
@@ -27,7 +32,48 @@ __all__ = ["RobustnessScorer", "LipschitzScorer", "make_robustness_scorer",
 _METRICS = ("auto", "accuracy", "neg_mse")
 
 
-class RobustnessScorer:
+class _ScoreRequest:
+    """scikit-learn's metadata routing for a scorer: ``sample_weight`` is
+    passed to ``__call__`` when requested with :meth:`set_score_request`,
+    as for the scorers of :func:`sklearn.metrics.make_scorer`."""
+
+    def set_score_request(self, *, sample_weight=None):
+        """Request ``sample_weight`` for scoring (metadata routing).
+
+        Parameters
+        ----------
+        sample_weight : bool, str or None, default=None
+            ``True`` to pass ``sample_weight`` to the scorer, ``False`` not
+            to, ``None`` to raise if it is given, or an alias.
+
+        Returns
+        -------
+        self
+        """
+        if not get_config()["enable_metadata_routing"]:
+            raise RuntimeError(
+                "set_score_request is only available when metadata routing "
+                "is enabled: sklearn.set_config(enable_metadata_routing=True).")
+        request = MetadataRequest(owner=type(self).__name__)
+        request.score.add_request(param="sample_weight", alias=sample_weight)
+        self._metadata_request = request
+        return self
+
+    def get_metadata_routing(self):
+        """The metadata this scorer requests (see :meth:`set_score_request`).
+
+        Returns
+        -------
+        sklearn.utils.metadata_routing.MetadataRequest
+        """
+        request = getattr(self, "_metadata_request", None)
+        if request is None:
+            request = MetadataRequest(owner=type(self).__name__)
+            request.score.add_request(param="sample_weight", alias=None)
+        return request
+
+
+class RobustnessScorer(_ScoreRequest):
     """Score of a fitted estimator on attacked inputs (greater is better).
 
     Build one with :func:`make_robustness_scorer` or the named factories.
@@ -53,16 +99,25 @@ class RobustnessScorer:
 
         Parameters
         ----------
-        estimator : fitted sklip estimator
+        estimator : fitted estimator, Pipeline or torch.nn.Module
+            Any model :func:`sklip.attacks.Attack.generate` takes. A bare
+            module is read as a classifier of class indices with
+            ``metric="accuracy"`` and as a regressor with ``"neg_mse"``;
+            with ``"auto"`` it must be wrapped in
+            :class:`~sklip.PretrainedClassifier` or
+            :class:`~sklip.PretrainedRegressor`.
         X : array-like of shape (n_samples, ...)
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
         sample_weight : array-like of shape (n_samples,) or None
+            Weights of the score.
 
         Returns
         -------
         float
         """
         metric = self.metric
+        if isinstance(estimator, nn.Module):
+            estimator = _wrapped_module(estimator, metric, X, y)
         if metric == "auto":
             metric = "accuracy" if is_classifier(estimator) else "neg_mse"
         if metric == "accuracy" and not is_classifier(estimator):
@@ -87,7 +142,7 @@ class RobustnessScorer:
                 f"metric={self.metric!r})")
 
 
-class LipschitzScorer:
+class LipschitzScorer(_ScoreRequest):
     """Minus an empirical lower bound of ``Lip(f)`` (greater is better).
 
     Build one with :func:`lipschitz_scorer`. The bound comes from
@@ -116,7 +171,8 @@ class LipschitzScorer:
 
         Parameters
         ----------
-        estimator : fitted sklip estimator
+        estimator : fitted estimator, Pipeline or torch.nn.Module
+            A model with a torch network (see :ref:`any-model`).
         X : array-like of shape (n_samples, ...)
         y : ignored
         sample_weight : ignored
@@ -140,6 +196,19 @@ class LipschitzScorer:
         return (f"lipschitz_scorer(method={self.method!r}, "
                 f"n_pairs={self.n_pairs!r}, n_iter={self.n_iter!r}, "
                 f"random_state={self.random_state!r})")
+
+
+def _wrapped_module(module, metric, X, y):
+    """A bare module as the fitted estimator its ``metric`` implies."""
+    if metric == "auto":
+        raise TypeError(
+            "a bare torch.nn.Module does not say whether it classifies or "
+            "regresses: wrap it, PretrainedClassifier(module).fit(X, y) or "
+            "PretrainedRegressor(module).fit(X, y) (sklip), or build the "
+            "scorer with metric='accuracy' or metric='neg_mse'.")
+    wrapper = PretrainedClassifier(module) if metric == "accuracy" \
+        else PretrainedRegressor(module)
+    return wrapper.fit(X, y)
 
 
 def make_robustness_scorer(attack, *, metric="auto", batch_size=1024,
@@ -238,5 +307,13 @@ def lipschitz_scorer(method="pairs", n_pairs=None, n_iter=None,
     >>> from sklip.metrics import lipschitz_scorer
     >>> scoring = {"accuracy": "accuracy", "lipschitz": lipschitz_scorer()}
     """
+    # Checked now: inside a search a bad value would only turn every score
+    # into NaN with a warning.
+    from ..lipschitz import LOWER_BOUND_METHODS
+
+    check_choice(method, "method", LOWER_BOUND_METHODS)
+    check_int(n_pairs, "n_pairs", min_val=1, allow_none=True)
+    check_int(n_iter, "n_iter", min_val=0, allow_none=True)
+    check_attack_random_state(random_state)
     return LipschitzScorer(method=method, n_pairs=n_pairs, n_iter=n_iter,
                            random_state=random_state)

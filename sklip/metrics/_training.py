@@ -18,7 +18,7 @@ from skorch.callbacks import Callback
 from skorch.dataset import unpack_data
 from skorch.utils import to_device
 
-from .._validation import input_tensor, resolve_model, target_tensor
+from .._models import input_tensor, resolve_model, target_tensor
 from ..attacks import get_attack, squared_error_loss
 from ..attacks._checks import make_generator
 

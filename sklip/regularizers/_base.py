@@ -33,10 +33,20 @@ class Regularizer(BaseEstimator):
         Whether the penalty depends on the radius ε; estimators refuse an
         ``epsilon`` or ``epsilon_decay`` for a regulariser that ignores it.
     default_lambda : float
-        The estimator's λ when ``reg_lambda="auto"``: for each regulariser
-        the value that gave the best worst-case accuracy (L2 ε = 2, see
+        The searched λ: for each regulariser the value that gave the best
+        worst-case accuracy (L2 ε = 2, see
         :class:`sklip.attacks.WorstCaseAttack`) at a clean accuracy of at
-        least 95 % on MNIST in ``benchmarks/search_defaults.py``.
+        least 95 % on MNIST in ``benchmarks/search_defaults.py``. With
+        ``reg_lambda="auto"`` the estimator takes it scaled down to the
+        training data by ``min(1, (L0 / log 10) · (ℓ / 10)^p)``, ``p`` the
+        :attr:`quotient_power` (see :mod:`sklip._auto_lambda`); on MNIST
+        that is the searched value itself.
+    quotient_power : int
+        The power ``p`` of the difference quotient (output units per input
+        unit) in ``R(f)``: 2 for CLIP's squared quotient, 1 for SumLip, TV
+        and pTV, 0 for a penalty measured in units of the data loss
+        (adversarial, margin), whose ``default_lambda`` ``"auto"`` keeps
+        unscaled.
     default_epsilon : float or None
         The radius used when the estimator's ``epsilon`` is ``None``.
     default_epsilon_decay : float
@@ -48,6 +58,7 @@ class Regularizer(BaseEstimator):
     name = None
     uses_epsilon = False
     default_lambda = 0.1
+    quotient_power = 0
     default_epsilon = None
     default_epsilon_decay = 1.0
     needs_classes = False

@@ -32,6 +32,16 @@ __all__ = ["PTVRegularizer"]
 STEP_RULES = ("fixed", "accept")
 
 
+def _defaults_in_docstring(cls):
+    """Write the class's default ε, decay and λ into its docstring, so that
+    the documented values are the attributes'."""
+    cls.__doc__ = cls.__doc__ % {
+        name: getattr(cls, name) for name in (
+            "default_epsilon", "default_epsilon_decay", "default_lambda")}
+    return cls
+
+
+@_defaults_in_docstring
 class PTVRegularizer(Regularizer):
     """pTV: the mean difference quotient of pairs on the ε-spheres of a batch.
 
@@ -47,10 +57,14 @@ class PTVRegularizer(Regularizer):
     The rest of the slides' algorithm is the estimator's own schedule, set
     with its hyperparameters rather than here:
 
-    - ε starts at ``epsilon`` (default :attr:`default_epsilon` = 3) and is
-      multiplied by ``epsilon_decay`` after every epoch (the slides: 0.9;
-      default :attr:`default_epsilon_decay` = 1, a fixed radius, which was
-      more robust on MNIST);
+    - ε starts at ``epsilon`` (default :attr:`default_epsilon` =
+      %(default_epsilon)g) and is multiplied by ``epsilon_decay`` after
+      every epoch (the slides: 0.9; default
+      :attr:`default_epsilon_decay` = %(default_epsilon_decay)g, a fixed
+      radius, which was more robust on MNIST);
+    - λ is ``reg_lambda``; ``"auto"`` takes :attr:`default_lambda` =
+      %(default_lambda)g (searched on MNIST) scaled down to the data (see
+      :class:`~sklip.regularizers.Regularizer`);
     - λ moves by ±dλ after every batch against the threshold α of the
       running training accuracy: ``target_accuracy=α``,
       ``reg_lambda_step=dλ``, ``reg_lambda_update="batch"`` (never below 0).
@@ -90,7 +104,7 @@ class PTVRegularizer(Regularizer):
     min_epsilon : float, default=1e-3
         Smallest radius used: the estimator's ε is floored here. In float32
         (about 7 significant digits) the quotient of points 1e-5 apart
-        already carries rounding errors of about 1 % for inputs and outputs
+        already carries rounding errors of about 1 %% for inputs and outputs
         of order 1, and below about 1e-7 the points round to their anchor
         and the penalty silently vanishes. With ``epsilon=1`` and the
         slides' decay 0.9 the floor is reached after about 65 epochs.
@@ -121,6 +135,7 @@ class PTVRegularizer(Regularizer):
     default_epsilon = 3.0
     default_epsilon_decay = 1.0
     default_lambda = 3.0
+    quotient_power = 1
 
     def __init__(self, n_iter=1, relative_step_size=0.5, step_rule="fixed",
                  step_factor=1.3, min_epsilon=1e-3, n_anchors=0.125):

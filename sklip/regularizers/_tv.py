@@ -66,6 +66,7 @@ class TVRegularizer(Regularizer):
     # 0.960 / 0.946 and worst-case accuracy (L2 ε = 2) 0.493 / 0.562 /
     # 0.591 / 0.581; 0.5 is the most robust at 95 % clean accuracy or more.
     default_lambda = 0.5
+    quotient_power = 1  # a Jacobian norm: output per input units
 
     def __init__(self, max_exact_outputs=4, n_projections=1):
         self.max_exact_outputs = max_exact_outputs
