@@ -44,6 +44,7 @@ from ._schedules import EpsilonSchedule, LambdaSchedule
 from ._collapse import CollapseCheck
 from .callbacks import LipschitzMonitor
 from .modules import MLP
+from ._validation import check_buffer_size
 from .optim import resolve_optimizer
 
 __all__ = ["LipschitzNet"]
@@ -256,9 +257,17 @@ class LipschitzNet(TrainingLoop, HyperparameterChecks, InputChecks,
                 if kwargs else copy.deepcopy(module))
             return self
         if module is None:
+            sizes = self._data_sizes(MLP)
+            widths = [sizes.get("n_features", kwargs.get("n_features", 1)),
+                      *self.hidden_layer_sizes,
+                      sizes.get("n_outputs", kwargs.get("n_outputs", 1))]
+            # Weights, gradients and two Adam moments, in float32: refused
+            # before the allocation fails deep inside torch.
+            check_buffer_size(16 * sum(int(a) * int(b) for a, b in zip(
+                widths[:-1], widths[1:])), "hidden_layer_sizes",
+                self.hidden_layer_sizes)
             factory = functools.partial(
-                MLP, **self._data_sizes(MLP),
-                hidden_layer_sizes=self.hidden_layer_sizes,
+                MLP, **sizes, hidden_layer_sizes=self.hidden_layer_sizes,
                 activation=self.activation, **kwargs)
         else:
             factory = functools.partial(module, **self._data_sizes(module),

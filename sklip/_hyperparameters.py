@@ -5,18 +5,27 @@ their own parameters in ``fit`` (and ``initialize``), with messages that
 name the parameter and what was expected.
 """
 
+import warnings
+
 import numpy as np
 import torch
 from sklearn.base import is_classifier
+from skorch.callbacks import Callback
 
 from ._auto_lambda import auto_lambda_scale, loss_and_separation
 from ._validation import check_choice, check_int, check_real
+from .attacks._checks import check_attack_random_state
 from .modules import ACTIVATIONS
 from .optim import resolve_optimizer
 from .regularizers import REGULARIZERS, get_regularizer
 from .regularizers._base import prefixed_errors
 
 __all__ = ["HyperparameterChecks"]
+
+
+def _is_callback(item):
+    return isinstance(item, Callback) or (isinstance(item, type)
+                                          and issubclass(item, Callback))
 
 _REG_PREFIX = "regularizer__"
 
@@ -46,18 +55,67 @@ class HyperparameterChecks:
         resolve_optimizer(self.optimizer)
         check_real(self.lr, "lr", min_val=0, include_boundaries="neither")
         check_int(self.max_epochs, "max_epochs", min_val=0)
-        check_int(self.batch_size, "batch_size", min_val=-1)
-        if self.batch_size == 0:
-            raise ValueError("batch_size must be positive or -1 (whole data "
-                             "set), got 0.")
+        if self.max_epochs == 0:
+            warnings.warn(
+                "max_epochs=0: the network is initialised but not trained.",
+                UserWarning, stacklevel=4)
+        self._check_batch_size(self.batch_size, "batch_size")
+        for prefix in ("iterator_train", "iterator_valid"):
+            size = self.get_params_for(prefix).get("batch_size")
+            if size is not None:
+                self._check_batch_size(size, f"{prefix}__batch_size")
+        check_attack_random_state(self.random_state)
+        self._check_criterion_param()
+        self._check_callbacks_param()
+        if self.train_split is not None and not callable(self.train_split):
+            raise TypeError(
+                "train_split must be None (no validation split) or a "
+                "callable such as skorch.dataset.ValidSplit(0.2), got "
+                f"{self.train_split!r}.")
         self._check_module_param()
         self._validate_device()
         return regularizer
 
+    @staticmethod
+    def _check_batch_size(size, name):
+        check_int(size, name, min_val=-1)
+        if size == 0:
+            raise ValueError(f"{name} must be positive or -1 (whole data "
+                             "set), got 0.")
+
+    def _check_criterion_param(self):
+        criterion = self.criterion
+        if criterion is None or isinstance(criterion, torch.nn.Module) or (
+                isinstance(criterion, type)
+                and issubclass(criterion, torch.nn.Module)):
+            return
+        raise TypeError(
+            "criterion must be None (the estimator's default loss), a torch "
+            "loss class such as torch.nn.MSELoss or an instance of one, got "
+            f"{criterion!r}.")
+
+    def _check_callbacks_param(self):
+        callbacks = self.callbacks
+        if callbacks is None or (isinstance(callbacks, str)
+                                 and callbacks == "disable"):
+            return
+        if isinstance(callbacks, (list, tuple)) and all(
+                _is_callback(item) or (isinstance(item, tuple)
+                                       and len(item) == 2
+                                       and isinstance(item[0], str)
+                                       and _is_callback(item[1]))
+                for item in callbacks):
+            return
+        raise TypeError(
+            "callbacks must be None, 'disable' or a list of skorch callbacks "
+            "(instances, classes or (name, callback) pairs), got "
+            f"{callbacks!r}.")
+
     def _check_lambda_params(self):
         if not (isinstance(self.reg_lambda, str) and self.reg_lambda == "auto"):
             check_real(self.reg_lambda, "reg_lambda", min_val=0)
-        check_real(self.target_accuracy, "target_accuracy", max_val=1,
+        check_real(self.target_accuracy, "target_accuracy", min_val=0,
+                   max_val=1,
                    allow_none=True)
         if not isinstance(self.warm_up, (bool, np.bool_)):
             raise TypeError(f"warm_up must be a bool, got {self.warm_up!r}.")

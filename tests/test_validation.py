@@ -181,3 +181,38 @@ def test_diverging_training_raises_instead_of_returning_nan_weights():
                               random_state=0)
     with pytest.raises(FloatingPointError, match="diverged.*lr"):
         clf.fit(X, y)
+
+
+@pytest.mark.parametrize("params, error, match", [
+    ({"random_state": "x"}, ValueError, r"random_state must be None, an int"),
+    ({"random_state": -1}, ValueError, r"random_state .*\[0, 2\*\*32 - 1\]"),
+    ({"random_state": 2**40}, ValueError, r"random_state"),
+    ({"target_accuracy": -0.1}, ValueError, "target_accuracy"),
+    ({"criterion": "mse"}, TypeError, "criterion must be"),
+    ({"callbacks": "x"}, TypeError, "callbacks must be"),
+    ({"callbacks": [3]}, TypeError, "callbacks must be"),
+    ({"train_split": "x"}, TypeError, "train_split must be"),
+    ({"iterator_train__batch_size": 0}, ValueError,
+     "iterator_train__batch_size"),
+    ({"iterator_valid__batch_size": -2}, ValueError,
+     "iterator_valid__batch_size"),
+    ({"hidden_layer_sizes": (10**9,)}, ValueError,
+     r"hidden_layer_sizes=\(1000000000,\) needs about"),
+])
+def test_bad_hyperparameters_are_named_before_training(params, error, match,
+                                                       data, no_training):
+    X, y = data
+    with pytest.raises(error, match=match):
+        LipschitzClassifier(**{**FAST, **params}).fit(X, y)
+
+
+def test_huge_pair_count_is_refused_before_allocating(data):
+    X, y = data
+    with pytest.raises(ValueError, match=r"n_pairs=1000000000 needs about"):
+        LipschitzClassifier(regularizer__n_pairs=10**9, **FAST).fit(X, y)
+
+
+def test_zero_epochs_warn_that_nothing_is_trained(data):
+    X, y = data
+    with pytest.warns(UserWarning, match="max_epochs=0"):
+        LipschitzClassifier(**{**FAST, "max_epochs": 0}).fit(X, y)

@@ -68,8 +68,8 @@ def check_attack_random_state(random_state, name="random_state"):
         check_random_state(random_state)
     except ValueError:
         raise ValueError(
-            f"{name} must be None, an int or a numpy RandomState, got "
-            f"{random_state!r}.") from None
+            f"{name} must be None, an int in [0, 2**32 - 1] or a numpy "
+            f"RandomState, got {random_state!r}.") from None
     return random_state
 
 

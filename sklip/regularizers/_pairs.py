@@ -12,6 +12,7 @@ raise ``q``, or a sign rule that needs no evaluation beyond the gradient.
 
 import torch
 
+from .._validation import check_buffer_size
 from ..functional._quotients import (_apart, _ascend_stacked, _halves, _step,
                                      _value_and_grad)
 from ..functional._seeding import data_scale, seed_pairs
@@ -112,6 +113,10 @@ class PairSearch:
 
     def seed(self, X, generator=None):
         """Seed fresh pairs from ``X`` and reset the step sizes."""
+        # Both ends of every pair, their gradients and the ascent's copies.
+        check_buffer_size(8 * X.element_size() * self.n_pairs
+                          * max(1, X[0].numel() if len(X) else 1),
+                          "n_pairs", self.n_pairs)
         u, v = seed_pairs(X, self.n_pairs, self.init, self.noise_scale,
                           generator)
         self.pairs = torch.cat([u, v])
