@@ -28,6 +28,7 @@ from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from sklip import LipschitzClassifier, LipschitzRegressor
+from sklip._auto_lambda import loss_and_separation
 from sklip.datasets import load_digits_scaled, load_mnist, make_polynomial
 from sklip.regularizers import get_regularizer
 
@@ -124,6 +125,11 @@ def main():
         epochs = params.pop("max_epochs", args.epochs)
         regs = (CLASSIFIER_REGS if estimator is LipschitzClassifier
                 else REGRESSOR_REGS)
+        # What "auto" scales by: the constant predictor's loss L0 and the
+        # median input distance per unit of target change ℓ.
+        loss, length = loss_and_separation(
+            data[0], data[2], estimator is LipschitzClassifier)
+        print(f"{name}: L0 = {loss:.3g}, ℓ = {length:.3g}")
         for lr in args.lr:
             start = time.time()
             base, _, warned = run(estimator, params, data, "none", 0.0, lr,

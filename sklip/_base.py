@@ -22,6 +22,7 @@ and ``classes`` (or ``module__n_outputs``), so that skorch's
 import copy
 import functools
 import inspect
+import warnings
 from contextlib import nullcontext
 
 import numpy as np
@@ -455,6 +456,10 @@ class LipschitzNet(TrainingLoop, HyperparameterChecks, InputChecks,
         _reject_fit_params(fit_params)
         sample_weight = self._validate_sample_weight(sample_weight, X)
         self._validate_hyperparameters()
+        if self.max_epochs == 0:
+            warnings.warn(
+                "max_epochs=0: the network is initialised but not trained.",
+                UserWarning, stacklevel=2)
         X, y = self._validate_fit_data(X, y, reset=True)
         if not self.warm_start or not self.initialized_:
             self.initialize()

@@ -10,7 +10,6 @@ at the end of ``fit`` with scikit-learn's
 :class:`~sklearn.exceptions.ConvergenceWarning`, naming the likely causes.
 """
 
-import sys
 import warnings
 
 import torch
@@ -19,19 +18,9 @@ from sklearn.exceptions import ConvergenceWarning
 from skorch.callbacks import Callback
 from skorch.dataset import unpack_data
 
+from ._validation import caller_stacklevel
+
 __all__ = ["CollapseCheck"]
-
-
-def _caller_level():
-    """The ``stacklevel`` of the first frame outside sklip, skorch and
-    scikit-learn: the user's ``fit`` call, which the warning should name
-    (the callback runs several frames deep inside skorch's loop)."""
-    level, frame = 2, sys._getframe(2)
-    while frame is not None and frame.f_globals.get("__name__", "").split(
-            ".")[0] in ("sklip", "skorch", "sklearn"):
-        level += 1
-        frame = frame.f_back
-    return level
 
 
 class CollapseCheck(Callback):
@@ -129,7 +118,7 @@ class CollapseCheck(Callback):
                  else self._regressor_collapse(last))
         if found is not None:
             warnings.warn(_message(net, found), ConvergenceWarning,
-                          stacklevel=_caller_level())
+                          stacklevel=caller_stacklevel())
 
     # Classifier: counts of the predicted and of the true classes.
     @staticmethod

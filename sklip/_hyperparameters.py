@@ -5,8 +5,6 @@ their own parameters in ``fit`` (and ``initialize``), with messages that
 name the parameter and what was expected.
 """
 
-import warnings
-
 import numpy as np
 import torch
 from sklearn.base import is_classifier
@@ -55,10 +53,6 @@ class HyperparameterChecks:
         resolve_optimizer(self.optimizer)
         check_real(self.lr, "lr", min_val=0, include_boundaries="neither")
         check_int(self.max_epochs, "max_epochs", min_val=0)
-        if self.max_epochs == 0:
-            warnings.warn(
-                "max_epochs=0: the network is initialised but not trained.",
-                UserWarning, stacklevel=4)
         self._check_batch_size(self.batch_size, "batch_size")
         for prefix in ("iterator_train", "iterator_valid"):
             size = self.get_params_for(prefix).get("batch_size")

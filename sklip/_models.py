@@ -109,11 +109,6 @@ class ResolvedModel:
         return torch.as_tensor(self._validate_y(_host_array(y)),
                                device=self.device)
 
-    def __iter__(self):
-        # ``module, device, estimator = resolve_model(model)`` reads the
-        # three things most callers need.
-        return iter((self.module, self.device, self.estimator))
-
 
 def _host_array(data):
     """A tensor as a numpy array on the CPU (validation works on numpy);
@@ -152,35 +147,18 @@ def _index_or_float_targets(y):
 
 def _label_indices(classes):
     """``y`` (labels among ``classes``) to class indices."""
-    classes = np.asarray(classes)
+    lookup = {label: i for i, label in enumerate(np.asarray(classes).tolist())}
 
     def validate(y):
-        y = np.asarray(y).reshape(-1)
-        index = np.searchsorted(classes, y) if _sorted(classes) else None
-        if index is None:
-            lookup = {label: i for i, label in enumerate(classes.tolist())}
-            try:
-                return np.array([lookup[label] for label in y.tolist()],
-                                dtype=np.int64)
-            except KeyError as error:
-                unknown = error.args[0]
-        else:
-            index = np.clip(index, 0, len(classes) - 1)
-            bad = classes[index] != y
-            if not bad.any():
-                return index.astype(np.int64)
-            unknown = y[bad][0]
-        raise ValueError(
-            f"y contains the label {unknown!r}, which the model does not "
-            f"know; its classes are {classes.tolist()}.")
+        try:
+            return np.array([lookup[label] for label in
+                             np.asarray(y).reshape(-1).tolist()],
+                            dtype=np.int64)
+        except KeyError as error:
+            raise ValueError(
+                f"y contains the label {error.args[0]!r}, which the model "
+                f"does not know; its classes are {list(lookup)}.") from None
     return validate
-
-
-def _sorted(values):
-    try:
-        return bool(np.all(values[:-1] <= values[1:]))
-    except TypeError:
-        return False
 
 
 def _float_targets(y):
@@ -372,7 +350,6 @@ def resolve_model(model):
     Returns
     -------
     ResolvedModel
-        Unpacks as ``module, device, estimator``.
 
     Raises
     ------

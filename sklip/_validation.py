@@ -5,12 +5,13 @@ own parameters in ``fit`` before any training happens.
 """
 
 import numbers
+import sys
 
 import numpy as np
 from sklearn.utils import check_scalar
 
 __all__ = ["check_real", "check_int", "check_choice", "check_buffer_size",
-           "MAX_BUFFER_BYTES"]
+           "caller_stacklevel", "MAX_BUFFER_BYTES"]
 
 #: The most memory a buffer sized by one parameter may take. Beyond it the
 #: value is almost surely a slip (``n_pairs=10**9``), and the allocation
@@ -121,3 +122,15 @@ def check_buffer_size(n_bytes, name, value):
             f"{name}={value!r} needs about {n_bytes / 2**30:.1f} GiB of "
             f"memory at once, more than the {MAX_BUFFER_BYTES // 2**30} GiB "
             "sklip allows one buffer; use a smaller value.")
+
+
+def caller_stacklevel():
+    """The ``stacklevel`` for a warning raised here that names the first
+    frame outside sklip, skorch and scikit-learn: the user's call (a
+    callback or a check runs several frames deep inside ``fit``)."""
+    level, frame = 2, sys._getframe(2)
+    while frame is not None and frame.f_globals.get("__name__", "").split(
+            ".")[0] in ("sklip", "skorch", "sklearn"):
+        level += 1
+        frame = frame.f_back
+    return level

@@ -145,18 +145,6 @@ def test_cuda_device_without_cuda(data, no_training):
         LipschitzClassifier(device="cuda", **FAST).fit(X, y)
 
 
-@pytest.mark.parametrize("weights, match", [
-    (lambda n: np.ones(n - 1), "sample_weight"),
-    (lambda n: -np.ones(n), "sample_weight"),
-    (lambda n: np.full(n, np.nan), "sample_weight"),
-    (lambda n: np.zeros(n), "non-zero")])
-def test_bad_sample_weight_is_refused_before_training(data, no_training,
-                                                      weights, match):
-    X, y = data
-    with pytest.raises(ValueError, match=match):
-        LipschitzClassifier(**FAST).fit(X, y, sample_weight=weights(len(y)))
-
-
 def test_predict_before_fit():
     from sklearn.exceptions import NotFittedError
     with pytest.raises(NotFittedError):

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from sklearn.base import is_classifier
 
 from .._models import resolve_model, target_tensor
 from .._validation import check_choice, check_real
@@ -167,11 +166,11 @@ def certify(model, X, y, eps, *, bound="auto", lipschitz=None):
     radii = _radii(eps)
     resolved = resolve_model(model)
     resolved.require_gradients("certify")
-    module, _, estimator = resolved
-    if estimator is not None and not is_classifier(estimator):
+    module = resolved.module
+    if resolved.kind == "regressor":
         raise TypeError(
             "certified accuracy needs a classifier, got "
-            f"{type(estimator).__name__}.")
+            f"{type(resolved.estimator).__name__}.")
     lipschitz = check_real(lipschitz, "lipschitz", min_val=0, allow_none=True)
     if lipschitz is not None and bound not in ("auto", "product"):
         raise ValueError(

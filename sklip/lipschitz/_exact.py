@@ -89,8 +89,8 @@ def lipschitz_exact_1d(model, low, high, n_points=100_001):
     check_buffer_size(8 * 4 * n_points, "n_points", n_points)
     resolved = resolve_model(model)
     resolved.require_gradients("lipschitz_exact_1d")
-    module, device, estimator = resolved
-    _check_one_input(module, device, estimator, resolved.input_shape)
+    module, device = resolved.module, resolved.device
+    _check_one_input(resolved)
     # The copy is in float64 and in evaluation mode; the caller's module is
     # left exactly as it was.
     module = copy.deepcopy(module).double()
@@ -107,14 +107,15 @@ def lipschitz_exact_1d(model, low, high, n_points=100_001):
     return max(float(torch.cat(slopes).max()), float(quotients.max()))
 
 
-def _check_one_input(module, device, estimator, input_shape):
-    if input_shape is not None:
-        shape = tuple(input_shape)
+def _check_one_input(resolved):
+    module, device = resolved.module, resolved.device
+    if resolved.input_shape is not None:
+        shape = tuple(resolved.input_shape)
         if shape != (1,):
             raise ValueError(
                 "lipschitz_exact_1d needs a model with a 1-D input (one "
-                f"feature); this {type(estimator).__name__} was fitted on "
-                f"inputs of shape {shape}.")
+                f"feature); this {type(resolved.estimator).__name__} was "
+                f"fitted on inputs of shape {shape}.")
         return
     try:
         with torch.no_grad(), evaluating(module):

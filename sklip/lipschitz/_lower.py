@@ -85,7 +85,7 @@ def lipschitz_lower_bound(model, X, *, method="pairs", n_pairs=256,
     n_iter = check_int(n_iter, "n_iter", min_val=0)
     resolved = resolve_model(model)
     resolved.require_gradients("lipschitz_lower_bound")
-    module, device, _ = resolved
+    module, device = resolved.module, resolved.device
     X = _data_tensor(resolved, module, X)
     # Both ends of every pair, their gradients and the ascent's copies.
     check_buffer_size(8 * 4 * n_pairs * max(1, X[0].numel() if len(X) else 1),

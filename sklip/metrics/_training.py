@@ -115,7 +115,8 @@ class RobustnessScoring(Callback):
         net.history.record(self.name_, self._score(net, batches))
 
     def _score(self, net, batches):
-        module, device, _ = resolve_model(net)
+        resolved = resolve_model(net)
+        module, device = resolved.module, resolved.device
         was_training = module.training
         module.eval()
         # The attack's random draws must not shift the training's random
