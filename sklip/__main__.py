@@ -30,6 +30,48 @@ def _benchmark(args):
     return 0
 
 
+def _path(args):
+    """Run :func:`sklip.benchmark.run_path` and print the path."""
+    from .benchmark import run_path
+
+    result = run_path(
+        args.dataset, _names(args.methods), data_dir=args.data_dir,
+        epochs=args.epochs, path_points=args.path_points,
+        path_epochs=args.path_epochs, pgd_eps=args.pgd_eps,
+        pgd_n_iter=args.pgd_n_iter, square_queries=args.square_queries,
+        device=args.device, seed=args.seed, output_dir=args.output,
+        progress=not args.no_progress)
+    settings = result.settings
+    print(f"sklip benchmark --path: {args.dataset}, {settings['path_points']}"
+          f" λ per method, {settings['epochs']} epochs for the first and "
+          f"{settings['path_epochs']} warm-started epochs for each next, "
+          f"worst case at L2 ε = {settings['pgd_eps']:g} on "
+          f"{settings['n_robust']} test points, seed {args.seed}")
+    print(result.table())
+    for path in result.files:
+        print(f"wrote {path}")
+    return 0
+
+
+def _mode(bench, args):
+    """The function of the mode the flags ask for, once the flags fit it
+    (an option of one mode given to another is an error, not ignored)."""
+    if args.tile != 1 and not args.timing:
+        bench.error("--tile only applies to --timing")
+    if args.path and args.timing:
+        bench.error("--path and --timing are two modes: choose one")
+    for option in ("path_points", "path_epochs"):
+        if getattr(args, option) is not None and not args.path:
+            bench.error(f"{_option(option)} only applies to --path")
+    if args.path:
+        for option in ("fgsm_eps", "noise_sigma", "certify_eps"):
+            if getattr(args, option) is not None:
+                bench.error(f"{_option(option)} does not apply to --path, "
+                            f"which measures the worst case at --pgd-eps")
+        return _path
+    return _timing if args.timing else args.run
+
+
 def _timing(args):
     """Seconds per epoch of every method against standard training."""
     from .timing import format_timing, run_timing
@@ -108,7 +150,8 @@ def main(argv=None):
     bench.add_argument("--device", default="cpu")
     bench.add_argument("--seed", type=int, default=0)
     bench.add_argument("--output", default="sklip-results",
-                       help="folder for results.csv/json and the plots")
+                       help="folder for results.csv/json and the plots "
+                       "(path.csv/json and frontier.png with --path)")
     bench.add_argument("--no-progress", action="store_true")
     bench.add_argument("--timing", action="store_true",
                        help="only time training: seconds per epoch of every "
@@ -117,12 +160,20 @@ def main(argv=None):
                        help="with --timing: repeat the training set this "
                        "many times (6 turns MNIST's 8,000 images into the "
                        "48,000 of a GPU timing)")
+    bench.add_argument("--path", action="store_true",
+                       help="train every method along a λ path (warm "
+                       "starts, small to large λ) and draw their clean / "
+                       "worst-case frontiers in frontier.png, with path.csv")
+    bench.add_argument("--path-points", type=int, default=None,
+                       help="with --path: λ values per method (default 6)")
+    bench.add_argument("--path-epochs", type=int, default=None,
+                       help="with --path: epochs of each warm-started point "
+                       "(default a third of --epochs)")
     bench.set_defaults(run=_benchmark)
     args = parser.parse_args(argv)
-    if args.tile != 1 and not args.timing:
-        bench.error("--tile only applies to --timing")
+    mode = _mode(bench, args)
     try:
-        return _timing(args) if args.timing else args.run(args)
+        return mode(args)
     except OptionError as exc:
         # A bad option ends in one line naming it, before anything trained.
         bench.error(exc.message(_option))

@@ -27,7 +27,8 @@ from contextlib import nullcontext
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, is_classifier
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import _check_sample_weight
 from skorch import NeuralNet
 from skorch.dataset import Dataset
@@ -45,7 +46,9 @@ from ._schedules import EpsilonSchedule, LambdaSchedule
 from ._collapse import CollapseCheck
 from .callbacks import LipschitzMonitor
 from .modules import MLP
-from ._validation import check_buffer_size
+from ._diagnosis import DataScales
+from ._probe import probe_module
+from ._validation import caller_stacklevel, check_buffer_size
 from .optim import resolve_optimizer
 
 __all__ = ["LipschitzNet"]
@@ -460,8 +463,21 @@ class LipschitzNet(TrainingLoop, HyperparameterChecks, InputChecks,
             warnings.warn(
                 "max_epochs=0: the network is initialised but not trained.",
                 UserWarning, stacklevel=2)
-        X, y = self._validate_fit_data(X, y, reset=True)
-        if not self.warm_start or not self.initialized_:
+        # As in scikit-learn's MLP, warm_start continues the fitted network,
+        # so X and y must match what it was fitted on.
+        continuing = (self.warm_start and self.initialized_
+                      and hasattr(self, "input_shape_"))
+        try:
+            X, y = self._validate_fit_data(X, y, reset=not continuing)
+        except ValueError as exc:
+            if not continuing:
+                raise
+            raise ValueError(
+                f"{exc} warm_start=True continues training the fitted "
+                "network on data of the shape and classes it was fitted "
+                "on; set warm_start=False to fit new data from scratch."
+            ) from exc
+        if not continuing:
             self.initialize()
         return self._train(X, y, sample_weight)
 
@@ -504,8 +520,17 @@ class LipschitzNet(TrainingLoop, HyperparameterChecks, InputChecks,
         ``None`` or constant (the weighted mean is then the plain mean)."""
         if sample_weight is None:
             return None
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        try:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        except ValueError as exc:
+            # scikit-learn's messages say "Sample weights", or only the
+            # value that numpy could not convert.
+            message = str(exc)
+            raise ValueError(
+                message if "sample_weight" in message else
+                f"sample_weight must be None, a number or a 1-D array of "
+                f"non-negative numbers, one per sample: {message}") from exc
         if np.all(sample_weight == sample_weight[0]):
             return None
         # The weighted means do not depend on the weights' scale; scaled to
@@ -538,16 +563,45 @@ class LipschitzNet(TrainingLoop, HyperparameterChecks, InputChecks,
         # layers trains with the global generator forked and seeded from
         # this estimator's own (see sklip._random).
         stochastic = uses_global_rng(self.module_)
-        # The weights reach the datasets through get_split_datasets; they
-        # are training input, not fitted state.
+        self._check_regularizer_input(X)
+        start_loss = probe_module(self, X, y)
+        # The weights reach the datasets through get_split_datasets, the
+        # data's scales the diagnosis of a failed fit; both are training
+        # input, not fitted state.
         self._sample_weight = sample_weight
+        self._data_scales = DataScales.measure(X, y, not is_classifier(self))
+        self._interrupted = False
         try:
             with (global_rng_seeded(self.random_, self._seed_device())
                   if stochastic else nullcontext()):
                 NeuralNet.partial_fit(self, X, y)
+            if self._interrupted:
+                self._warn_interrupted()
+            else:
+                self._check_converged(self._reference_loss(start_loss))
         finally:
-            vars(self).pop("_sample_weight", None)
+            for name in ("_sample_weight", "_data_scales", "_interrupted"):
+                vars(self).pop(name, None)
         return self
+
+    def _reference_loss(self, start_loss):
+        """The loss a fit that went well ends below: the larger of the
+        starting loss and, with the default criterion, that of the best
+        constant predictor (L0, measured for reg_lambda="auto")."""
+        losses = [start_loss] if start_loss is not None else []
+        measured = vars(self).get("_loss_and_separation")
+        if measured is not None and self.criterion is None:
+            losses.append(measured[0])
+        return max(losses) if losses else None
+
+    def _warn_interrupted(self):
+        epochs = len(self.history)
+        warnings.warn(
+            f"{type(self).__name__}.fit was interrupted (KeyboardInterrupt) "
+            f"in epoch {epochs} of max_epochs={self.max_epochs}: the network "
+            "is the one trained so far, and the history records "
+            "'interrupted' in its last epoch.", ConvergenceWarning,
+            stacklevel=caller_stacklevel())
 
     def __getstate__(self):
         state = super().__getstate__()
@@ -558,6 +612,8 @@ class LipschitzNet(TrainingLoop, HyperparameterChecks, InputChecks,
         state.pop("_epoch_totals", None)
         state.pop("_valid_totals", None)
         state.pop("_sample_weight", None)
+        state.pop("_data_scales", None)
+        state.pop("_interrupted", None)
         return state
 
     def __sklearn_tags__(self):

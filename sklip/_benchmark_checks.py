@@ -21,7 +21,7 @@ from ._benchmark_data import load_data
 __all__ = ["OptionError", "OptionTypeError", "check_int", "check_real",
            "check_device", "check_output_dir", "load_checked_data",
            "check_tile_memory", "check_radii", "check_eps_values",
-           "check_methods", "check_attack_options"]
+           "check_methods", "check_attack_options", "check_path_options"]
 
 #: Classes digits and MNIST promise: the digits 0-9.
 N_CLASSES = 10
@@ -353,3 +353,16 @@ def check_attack_options(dataset, options, defaults):
     checked["eps_values"] = check_eps_values(
         value["eps_values"], ("fgsm", "pgd", "worst_case", "noise"))
     return checked
+
+
+def check_path_options(options, epochs):
+    """``path_points`` (at least 2: one point is no path) and
+    ``path_epochs`` of the path mode; ``path_epochs=None`` gives a third of
+    ``epochs`` (at least 1), the epochs of each warm-started point."""
+    points = options.get("path_points")
+    continued = options.get("path_epochs")
+    return {
+        "path_points": check_int(6 if points is None else points,
+                                 "path_points", low=2),
+        "path_epochs": (max(1, epochs // 3) if continued is None
+                        else check_int(continued, "path_epochs"))}

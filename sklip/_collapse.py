@@ -18,6 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from skorch.callbacks import Callback
 from skorch.dataset import unpack_data
 
+from ._diagnosis import describe_causes
 from ._validation import caller_stacklevel
 
 __all__ = ["CollapseCheck"]
@@ -35,16 +36,22 @@ class CollapseCheck(Callback):
 
     - a classifier has collapsed when one class got at least
       ``max_class_share`` of the predictions although no class is that
-      frequent among the targets, or when its predictions fall into at
+      frequent among the targets, when its predictions fall into at
       most a quarter as many classes as the targets (effective numbers,
-      the exponential of the entropy: e.g. two of ten balanced classes);
+      the exponential of the entropy: e.g. two of ten balanced classes),
+      or when its training accuracy exceeds the most frequent class's
+      share by less than ``min_accuracy_gain`` of what is left above it
+      (no better than chance, however spread its predictions);
     - a regressor has collapsed when, for every output, the predictions'
       standard deviation is below ``min_std_ratio`` times the targets', or
       when its training R² (mean over outputs) is below ``min_r2``: no
       better than the constant mean.
 
     It then warns with a :class:`~sklearn.exceptions.ConvergenceWarning`
-    whose message names the regulariser, λ, ε and lr. It is one of the
+    whose message names the likely causes, most likely first (input or
+    target scale, lr, λ, ε, epochs; see :mod:`sklip._diagnosis`). A fit
+    stopped by ``KeyboardInterrupt`` is not judged: it warns that it was
+    interrupted instead. It is one of the
     estimators' default callbacks (``callbacks__collapse=None`` switches it
     off).
 
@@ -59,6 +66,10 @@ class CollapseCheck(Callback):
     min_r2 : float, default=0.05
         Training R² below which a regressor is taken for no better than a
         constant predictor.
+    min_accuracy_gain : float, default=0.1
+        Least share of the gap between the most frequent class's share
+        ``m`` and 1 that a classifier's training accuracy must exceed ``m``
+        by (10 balanced classes: accuracy above 0.19).
 
     Examples
     --------
@@ -76,10 +87,11 @@ class CollapseCheck(Callback):
     """
 
     def __init__(self, max_class_share=0.95, min_std_ratio=0.05,
-                 min_r2=0.05):
+                 min_r2=0.05, min_accuracy_gain=0.1):
         self.max_class_share = max_class_share
         self.min_std_ratio = min_std_ratio
         self.min_r2 = min_r2
+        self.min_accuracy_gain = min_accuracy_gain
 
     def on_train_begin(self, net, **kwargs):
         self._classifier = is_classifier(net)
@@ -112,7 +124,7 @@ class CollapseCheck(Callback):
 
     def on_train_end(self, net, **kwargs):
         last, self._last, self._sums = self._last, None, None
-        if last is None:
+        if last is None or _interrupted(net):
             return
         found = (self._classifier_collapse(last) if self._classifier
                  else self._regressor_collapse(last))
@@ -120,21 +132,26 @@ class CollapseCheck(Callback):
             warnings.warn(_message(net, found), ConvergenceWarning,
                           stacklevel=caller_stacklevel())
 
-    # Classifier: counts of the predicted and of the true classes.
+    # Classifier: counts of the predicted, of the true and of the correctly
+    # predicted classes.
     @staticmethod
     def _class_counts(y_pred, y_true):
         if y_pred.dim() != 2 or y_pred.shape[1] < 2 or y_true.dim() != 1:
             return None
         k = y_pred.shape[1]
-        predicted = torch.bincount(y_pred.argmax(dim=1), minlength=k)
-        true = torch.bincount(y_true.long().clamp(0, k - 1), minlength=k)
-        return torch.stack([predicted[:k], true[:k]]).double()
+        labels = y_pred.argmax(dim=1)
+        y_true = y_true.long().clamp(0, k - 1)
+        predicted = torch.bincount(labels, minlength=k)
+        true = torch.bincount(y_true, minlength=k)
+        correct = torch.bincount(y_true[labels == y_true], minlength=k)
+        return torch.stack([predicted[:k], true[:k], correct[:k]]).double()
 
     def _classifier_collapse(self, counts):
-        predicted, true = counts.cpu()
+        predicted, true, correct = counts.cpu()
         n = float(predicted.sum())
         share = float(predicted.max()) / n
         majority = float(true.max()) / n
+        accuracy = float(correct.sum()) / n
         if share >= self.max_class_share > majority:
             return (f"predicted one class for {share:.0%} of the training "
                     f"points in the last epoch (the most frequent class is "
@@ -144,6 +161,10 @@ class CollapseCheck(Callback):
             return (f"spread its predictions in the last epoch over about "
                     f"{used:.1f} classes where the targets use {present:.1f} "
                     "(effective numbers, the exponential of the entropy)")
+        if accuracy <= majority + self.min_accuracy_gain * (1 - majority):
+            return (f"reached a training accuracy of {accuracy:.1%} in the "
+                    f"last epoch, no better than always predicting the most "
+                    f"frequent class ({majority:.1%})")
         return None
 
     # Regressor: sums and squared sums of predictions and targets, squared
@@ -186,29 +207,11 @@ def _effective_classes(counts):
     return float(torch.exp(-(share * share.log()).sum()))
 
 
+def _interrupted(net):
+    history = getattr(net, "history_", None)
+    return bool(history) and bool(history[-1].get("interrupted", False))
+
+
 def _message(net, found):
-    name = type(net).__name__
-    regularizer = getattr(net, "regularizer_", None)
-    reg_name = getattr(regularizer, "name", None) or type(regularizer).__name__
-    reg_lambda = getattr(getattr(net, "lambda_schedule_", None), "value", None)
-    parts = [f"{name} {found}: the network collapsed to a (nearly) "
-             "constant predictor."]
-    if reg_lambda:
-        auto = isinstance(net.reg_lambda, str)
-        parts.append(
-            f"The penalty λ·R(f) (regularizer={reg_name!r}, λ = "
-            f"{reg_lambda:.3g}{' from reg_lambda=auto' if auto else ''}) "
-            "probably outweighs the data loss for this network and data: "
-            "lower reg_lambda (λ has input units, so it must shrink with "
-            "the distance between inputs of different targets)")
-        epsilon = getattr(net, "epsilon_", None)
-        if epsilon is not None:
-            parts.append(f"or epsilon (now {epsilon:.3g}), which should be "
-                         "small against that distance")
-        parts.append(f"or lr (now {net.lr}); or it stopped early "
-                     f"(max_epochs={net.max_epochs}), or check the input "
-                     "scale.")
-    else:
-        parts.append(f"Without a penalty this points at lr (now {net.lr}), "
-                     "too few epochs, or the input scale.")
-    return " ".join(parts[:1]) + " " + ", ".join(parts[1:])
+    return (f"{type(net).__name__} {found}: the network collapsed to (or is "
+            f"no better than) a constant predictor. {describe_causes(net)}")

@@ -182,6 +182,13 @@ class HyperparameterChecks:
             regularizer.validate()
         return regularizer
 
+    def _check_regularizer_input(self, X):
+        """The regulariser's checks of the training data (its buffers'
+        size), under the estimator's parameter names."""
+        if hasattr(X, "shape") and hasattr(X, "itemsize"):
+            with prefixed_errors(_REG_PREFIX, self.regularizer_.get_params()):
+                self.regularizer_.check_input(X)
+
     def _validate_fit_data(self, X, y, reset, *args, **kwargs):
         X, y = super()._validate_fit_data(X, y, reset, *args, **kwargs)
         if reset:

@@ -6,6 +6,8 @@ network float32 inputs of the shape it was fitted on. Everything is checked
 before any training starts, with messages that say what was expected.
 """
 
+import contextlib
+
 import numpy as np
 import torch
 from sklearn.utils.validation import validate_data
@@ -35,8 +37,10 @@ class InputChecks:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the "
                 "target y is None.")
-        X, y = validate_data(self, X, y, reset=reset, **self._x_check_args(),
-                             **self._y_check_args())
+        with _named_input_errors(X, y):
+            X, y = validate_data(self, X, y, reset=reset,
+                                 **self._x_check_args(),
+                                 **self._y_check_args())
         y = self._validate_targets(y, reset=reset, classes=classes)
         if reset:
             self.input_shape_ = tuple(X.shape[1:])
@@ -57,7 +61,8 @@ class InputChecks:
         if is_dataset(X):
             # Checked item by item as it is read; the targets are ignored.
             return CheckedDataset(map_style(X), self.input_shape_)
-        X = validate_data(self, X, reset=False, **self._x_check_args())
+        with _named_input_errors(X):
+            X = validate_data(self, X, reset=False, **self._x_check_args())
         self._check_input_shape(X)
         return X
 
@@ -83,6 +88,49 @@ class InputChecks:
         # left from an earlier fit would be checked against the next X.
         vars(self).pop("feature_names_in_", None)
         self._set_output_dims_from_target(yi, classes=classes)
+
+
+@contextlib.contextmanager
+def _named_input_errors(X, y=None):
+    """Name X or y in numpy's and scikit-learn's conversion errors, whose
+    own messages name only the value ("could not convert string to float:
+    'a'", "Expected 2D array, got scalar array instead: array=nan")."""
+    try:
+        yield
+    except ValueError as exc:
+        message = str(exc)
+        if "got scalar array instead" in message:
+            raise ValueError(
+                "X must be array-like of shape (n_samples, n_features) or a "
+                f"torch Dataset, got {type(X).__name__} {_short(X)}."
+            ) from exc
+        if "could not convert" not in message:
+            raise
+        if y is not None and _converts(X):
+            raise ValueError(
+                f"y must hold numbers only for a regressor, but {message}."
+            ) from exc
+        raise ValueError(
+            f"X must hold numbers only, but {message}. Encode text or "
+            "categorical columns first, e.g. with "
+            "sklearn.preprocessing.OneHotEncoder in a ColumnTransformer."
+        ) from exc
+
+
+def _converts(X):
+    """Whether numpy turns ``X`` into floats (only asked once a conversion
+    failed, to tell whether X or y did)."""
+    try:
+        np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _short(value):
+    """``repr(value)``, cut to a length a message can hold."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def map_style(dataset):

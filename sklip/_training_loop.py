@@ -19,13 +19,19 @@ import functools
 
 import numpy as np
 import torch
+from skorch.callbacks import Callback
 from skorch.dataset import unpack_data
 from skorch.utils import to_device
 
 from ._dataset import split_weights
+from ._diagnosis import describe_causes
 from .regularizers import TrainingContext
 
 __all__ = ["TrainingLoop"]
+
+#: How many times its starting loss a fit's last epoch may end at before
+#: it counts as diverged (a loss that grows tenfold is no noise).
+DIVERGENCE_FACTOR = 10
 
 
 class TrainingLoop:
@@ -50,7 +56,7 @@ class TrainingLoop:
 
     def on_batch_end(self, net, batch=None, training=False, y_pred=None,
                      y_true=None, penalty=None, sample_weight=None,
-                     **kwargs):
+                     data_loss=None, **kwargs):
         # y_true is the step's target, already on the device.
         # Weights are passed only when there are some, so that a subclass's
         # _score_sums(y_pred, y) keeps working for unweighted fits.
@@ -61,7 +67,7 @@ class TrainingLoop:
             self._valid_totals.add(sums, None)
             return
         totals = self._epoch_totals
-        totals.add(sums, penalty)
+        totals.add(sums, penalty, data_loss)
         self.history.record_batch("reg_lambda", self.lambda_schedule_.value)
         if self.reg_lambda_update == "batch":
             self.lambda_schedule_.update(totals.score(self._score_from_sums))
@@ -79,6 +85,10 @@ class TrainingLoop:
         # then set those of the next epoch.
         self.history.record("train_score", score)
         self.history.record("penalty", totals.mean_penalty())
+        if totals.data_loss_count:
+            # The loss without the penalty: what divergence is judged by,
+            # and the slides' "data loss" curve.
+            self.history.record("train_data_loss", totals.mean_data_loss())
         self.history.record("reg_lambda", self.lambda_schedule_.value)
         self.history.record("warmed_up", bool(self.lambda_schedule_.warmed_up))
         if self.epsilon_schedule_.value is not None:
@@ -88,6 +98,8 @@ class TrainingLoop:
         self.epsilon_schedule_.update()
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
+        if vars(self).get("_interrupted") and len(self.history):
+            self.history.record("interrupted", True)
         # The step context holds a generator and a bound method: training
         # state, not fitted state (and neither pickles).
         vars(self).pop("_context", None)
@@ -185,6 +197,18 @@ class TrainingLoop:
         """
         loss.backward()
 
+    def fit_loop(self, X, y=None, **fit_params):
+        # skorch's partial_fit swallows a KeyboardInterrupt and ends
+        # training as if it were complete; the flag lets the history and
+        # the estimator say that it was not. skorch's callbacks (e.g.
+        # EarlyStopping) also stop training by raising it: that stop is
+        # deliberate, not an interruption.
+        try:
+            return super().fit_loop(X, y, **fit_params)
+        except KeyboardInterrupt as exc:
+            self._interrupted = not _raised_by_callback(exc)
+            raise
+
     def run_single_epoch(self, iterator, training, prefix, step_fn,
                          **fit_params):
         super().run_single_epoch(iterator, training, prefix, step_fn,
@@ -201,8 +225,48 @@ class TrainingLoop:
         if losses and not np.all(np.isfinite(losses)):
             raise FloatingPointError(
                 f"training diverged in epoch {len(self.history)}: the "
-                f"training loss became {losses[-1]}. Lower lr (now "
-                f"{self.lr}) or reg_lambda (now {self.reg_lambda_}).")
+                f"training loss became {losses[-1]}. "
+                f"{describe_causes(self)}")
+
+    def _check_converged(self, reference_loss):
+        """Raise when training ended far worse than it started.
+
+        Parameters
+        ----------
+        reference_loss : float or None
+            The larger of the data loss of the network before training and
+            that of the best constant predictor: a last epoch's data loss
+            ten times above it means the steps overshot (the loss grew
+            instead of falling), although it stayed finite.
+        """
+        if not len(self.history):
+            return
+        if not all(bool(torch.isfinite(p).all())
+                   for p in self.module_.parameters()):
+            raise FloatingPointError(
+                f"training diverged: the network's weights are no longer "
+                f"finite after epoch {len(self.history)}. "
+                f"{describe_causes(self)}")
+        final = self.history[-1].get("train_data_loss")
+        if (final is None or reference_loss is None
+                or not np.isfinite(reference_loss)):
+            return
+        if final > DIVERGENCE_FACTOR * max(reference_loss, 1e-12):
+            raise FloatingPointError(
+                f"training diverged: the data loss of the last epoch "
+                f"({final:.3g}) is over {DIVERGENCE_FACTOR}× the loss the "
+                f"fit started from or that of the best constant predictor "
+                f"({reference_loss:.3g}). {describe_causes(self)}")
+
+
+def _raised_by_callback(exc):
+    """Whether ``exc`` was raised by a skorch callback's own code (the
+    innermost frame is a callback method), rather than by Ctrl-C."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    owner = None if tb is None else tb.tb_frame.f_locals.get("self")
+    return isinstance(owner, Callback)
 
 
 class _EpochTotals:
@@ -214,8 +278,10 @@ class _EpochTotals:
         self.score_sums = None
         self.penalty_sum = None
         self.penalty_count = 0
+        self.data_loss_sum = None
+        self.data_loss_count = 0
 
-    def add(self, score_sums, penalty):
+    def add(self, score_sums, penalty, data_loss=None):
         self.score_sums = (score_sums if self.score_sums is None
                            else self.score_sums + score_sums)
         if penalty is not None:
@@ -223,6 +289,12 @@ class _EpochTotals:
             self.penalty_sum = (penalty if self.penalty_sum is None
                                 else self.penalty_sum + penalty)
             self.penalty_count += 1
+        if data_loss is not None:
+            # Summed on the device: one synchronisation per epoch.
+            data_loss = data_loss.detach()
+            self.data_loss_sum = (data_loss if self.data_loss_sum is None
+                                  else self.data_loss_sum + data_loss)
+            self.data_loss_count += 1
 
     def score(self, score_from_sums):
         return float(score_from_sums(self.score_sums))
@@ -231,3 +303,6 @@ class _EpochTotals:
         if not self.penalty_count:
             return 0.0
         return float(self.penalty_sum) / self.penalty_count
+
+    def mean_data_loss(self):
+        return float(self.data_loss_sum) / self.data_loss_count

@@ -14,7 +14,9 @@ Figure 10. On the slides'
 :mod:`sklip.__main__`) is a thin command line over it. This module holds
 the methods' settings and the training; the data, the measurements and the
 files written come from private modules (``_benchmark_data``,
-``_benchmark_eval``, ``_benchmark_output``).
+``_benchmark_eval``, ``_benchmark_output``). :func:`run_path`
+(``sklip benchmark --path``) trains every method along a λ path instead
+and draws their accuracy–robustness frontiers (``_benchmark_path``).
 """
 
 import time
@@ -25,19 +27,21 @@ from skorch.callbacks import Callback
 from ._benchmark_checks import (MAX_SEED, N_FEATURES, OptionError,
                                OptionTypeError, check_attack_options,
                                check_device, check_int, check_methods,
-                               check_output_dir, check_tile_memory,
+                               check_output_dir, check_path_options,
+                               check_tile_memory,
                                load_checked_data)
 from ._benchmark_data import load_data
 from ._benchmark_eval import (classification_results, make_attacks,
                               regression_rows)
 from ._benchmark_output import format_table, write_results
+from ._benchmark_path import PathResult, run_path
 from .estimators import LipschitzClassifier, LipschitzRegressor
 from .modules import OneLipschitzMLP
 
 __all__ = ["METHODS", "CLASSIFICATION_ONLY", "DATASETS", "METHOD_PARAMS",
            "method_params", "make_attacks", "TRAINING_RADIUS_FACTOR",
            "run_benchmark", "load_data", "format_table",
-           "BenchmarkResult"]
+           "BenchmarkResult", "run_path", "PathResult"]
 
 #: Methods compared, in the order of the slides' Table 1 (plus CLIP).
 METHODS = ("none", "clip", "sumlip", "tv", "ptv", "adversarial", "margin",
@@ -182,10 +186,11 @@ _ATTACK_OPTIONS = ("fgsm_eps", "pgd_eps", "noise_sigma", "certify_eps",
 _TIMING_OPTIONS = {"data_dir", "epochs", "device", "seed"}
 _BENCHMARK_OPTIONS = _TIMING_OPTIONS | set(_ATTACK_OPTIONS) | {
     "eps_values", "output_dir", "progress"}
+_PATH_OPTIONS = {"path_points", "path_epochs"}
 
 
 def check_options(dataset="digits", methods=None, *, timing=False, tile=1,
-                  **options):
+                  path=False, **options):
     """Validate every option of :func:`run_benchmark` or of the timing mode
     before anything trains, and load the data.
 
@@ -199,6 +204,9 @@ def check_options(dataset="digits", methods=None, *, timing=False, tile=1,
     timing : bool, default=False
         Check the options of :func:`sklip.timing.run_timing` (``tile``,
         ``epochs``, ``device``, ``seed``, ``data_dir``) instead.
+    path : bool, default=False
+        Check the options of :func:`run_path` too (``path_points``,
+        ``path_epochs``).
     tile : int, default=1
         Repeats of the training set in the timing mode.
     **options
@@ -222,11 +230,12 @@ def check_options(dataset="digits", methods=None, *, timing=False, tile=1,
     if dataset not in DATASETS:
         raise OptionError("dataset", f"must be one of {list(DATASETS)}, "
                           f"got {dataset!r}.")
-    if timing and dataset not in N_FEATURES:
+    if (timing or path) and dataset not in N_FEATURES:
         raise OptionError("dataset", "must be digits or mnist: {} measures "
-                          "classifiers.", "timing")
-    unknown = sorted(set(options) - (_TIMING_OPTIONS if timing
-                                     else _BENCHMARK_OPTIONS))
+                          "classifiers.", "timing" if timing else "path")
+    unknown = sorted(set(options) - (
+        _TIMING_OPTIONS if timing else
+        _BENCHMARK_OPTIONS | (_PATH_OPTIONS if path else set())))
     if unknown:
         raise TypeError(f"check_options got unexpected option(s) {unknown}.")
     checked = {"methods": check_methods(
@@ -236,6 +245,8 @@ def check_options(dataset="digits", methods=None, *, timing=False, tile=1,
     if epochs is None:
         epochs = 10 if timing else _DATA_DEFAULTS[dataset]["epochs"]
     checked["epochs"] = check_int(epochs, "epochs")
+    if path:
+        checked.update(check_path_options(options, checked["epochs"]))
     check_device(options.get("device", "cpu"))
     seed = check_int(options.get("seed", 0), "seed", low=0, high=MAX_SEED)
     if timing:
@@ -350,7 +361,6 @@ def run_benchmark(dataset="digits", methods=None, *, data_dir=None,
         write_results(result, estimators, options["output_dir"], X_train,
                       y_train)
     return result
-
 
 
 def _fit_all(methods, make, X, y, epochs, progress):

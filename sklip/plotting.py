@@ -7,11 +7,16 @@ Following scikit-learn's ``Display`` convention: ``from_estimator`` computes,
   slides' Figures 13–15).
 - :class:`TrainingHistoryDisplay`: λ, Lipschitz estimate, loss and accuracy
   per epoch (the slides' Figure 10).
+- :class:`FrontierDisplay`: clean against robust score along λ, one path
+  per method (the slides' Figure 10 made decision-ready).
 """
 
 import numpy as np
 
-__all__ = ["RobustnessCurveDisplay", "TrainingHistoryDisplay"]
+from ._frontier import FrontierDisplay
+
+__all__ = ["RobustnessCurveDisplay", "TrainingHistoryDisplay",
+           "FrontierDisplay"]
 
 
 def _axes(ax):

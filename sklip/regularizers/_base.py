@@ -66,6 +66,16 @@ class Regularizer(BaseEstimator):
     def validate(self):
         """Check the hyperparameters; raise ``ValueError``/``TypeError``."""
 
+    def check_input(self, X):
+        """Refuse, before training, training data this regulariser cannot
+        work on (e.g. buffers sized from ``X`` too large to allocate).
+
+        Parameters
+        ----------
+        X : torch.Tensor or numpy.ndarray
+            Validated training input (at least one sample).
+        """
+
     def reset(self):
         """Forget state from an earlier fit (called when training starts)."""
 

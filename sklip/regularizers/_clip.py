@@ -51,6 +51,9 @@ class _PairRegularizer(Regularizer):
         check_real(self.noise_scale, "noise_scale", min_val=0,
                    include_boundaries="neither")
 
+    def check_input(self, X):
+        PairSearch.check_size(self.n_pairs, X)
+
     def reset(self):
         self.search_ = PairSearch(
             self.n_pairs, init=self.init, n_iter=self.n_iter,

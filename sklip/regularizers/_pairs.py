@@ -111,12 +111,20 @@ class PairSearch:
         q2 = self.squared_quotients
         return None if q2 is None else q2.sqrt()
 
+    @staticmethod
+    def check_size(n_pairs, X):
+        """Refuse ``n_pairs`` whose buffers for inputs shaped like ``X`` (an
+        array or tensor) would not fit in memory, before any allocation."""
+        n_values = 1
+        for size in X.shape[1:]:
+            n_values *= int(size)
+        # Both ends of every pair, their gradients and the ascent's copies.
+        check_buffer_size(8 * X.itemsize * n_pairs * max(1, n_values),
+                          "n_pairs", n_pairs)
+
     def seed(self, X, generator=None):
         """Seed fresh pairs from ``X`` and reset the step sizes."""
-        # Both ends of every pair, their gradients and the ascent's copies.
-        check_buffer_size(8 * X.element_size() * self.n_pairs
-                          * max(1, X[0].numel() if len(X) else 1),
-                          "n_pairs", self.n_pairs)
+        self.check_size(self.n_pairs, X)
         u, v = seed_pairs(X, self.n_pairs, self.init, self.noise_scale,
                           generator)
         self.pairs = torch.cat([u, v])
