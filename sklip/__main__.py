@@ -102,36 +102,32 @@ def _names(values):
             for name in value.replace(",", " ").split()]
 
 
-def main(argv=None):
-    """Entry point of ``python -m sklip`` and the ``sklip`` script.
-
-    Parameters
-    ----------
-    argv : list of str or None
-        Arguments (default: ``sys.argv[1:]``).
-
-    Returns
-    -------
-    int
-        Exit status.
-    """
-    from ._benchmark_checks import OptionError
+def _parsers():
+    """The ``sklip`` parser and its ``benchmark`` subcommand's."""
+    from .benchmark import DATASETS, METHODS
 
     parser = _Parser(
         prog="sklip",
         description="Lipschitz-regularised neural networks for scikit-learn.")
     commands = parser.add_subparsers(dest="command", required=True)
-    from .benchmark import DATASETS, METHODS
 
     bench = commands.add_parser(
         "benchmark", help="train every method on the same data and compare "
         "accuracy, robustness, Lipschitz estimates and time")
-    bench.add_argument("--dataset", default="digits", choices=DATASETS)
+    _add_run_options(bench, DATASETS, METHODS)
+    _add_mode_options(bench)
+    bench.set_defaults(run=_benchmark)
+    return parser, bench
+
+
+def _add_run_options(bench, datasets, methods):
+    """Options of the benchmark run: data, methods, attacks, output."""
+    bench.add_argument("--dataset", default="digits", choices=datasets)
     bench.add_argument("--data-dir", default=None,
                        help="folder with the MNIST IDX files")
     bench.add_argument("--methods", nargs="+", default=None,
                        metavar="METHOD",
-                       help="subset of " + " ".join(METHODS) + ", separated "
+                       help="subset of " + " ".join(methods) + ", separated "
                        "by spaces or commas (default: all that fit the data "
                        "set)")
     bench.add_argument("--epochs", type=int, default=None)
@@ -153,6 +149,10 @@ def main(argv=None):
                        help="folder for results.csv/json and the plots "
                        "(path.csv/json and frontier.png with --path)")
     bench.add_argument("--no-progress", action="store_true")
+
+
+def _add_mode_options(bench):
+    """Options of the timing and λ-path modes."""
     bench.add_argument("--timing", action="store_true",
                        help="only time training: seconds per epoch of every "
                        "method against standard training in the same run")
@@ -169,7 +169,24 @@ def main(argv=None):
     bench.add_argument("--path-epochs", type=int, default=None,
                        help="with --path: epochs of each warm-started point "
                        "(default a third of --epochs)")
-    bench.set_defaults(run=_benchmark)
+
+
+def main(argv=None):
+    """Entry point of ``python -m sklip`` and the ``sklip`` script.
+
+    Parameters
+    ----------
+    argv : list of str or None
+        Arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status.
+    """
+    from ._benchmark_checks import OptionError
+
+    parser, bench = _parsers()
     args = parser.parse_args(argv)
     mode = _mode(bench, args)
     try:

@@ -9,7 +9,10 @@ hooks, hands the regulariser the module, the batch and a
 :class:`~sklip.regularizers.TrainingContext`, and records what happened in
 the history; callbacks only observe. Hyperparameters are validated in
 ``fit`` with messages that name them (:mod:`sklip._hyperparameters`), data
-in :mod:`sklip._input`.
+in :mod:`sklip._input`, the rest of a ``fit`` call's arguments and its
+outcome in :mod:`sklip._fit_checks`; the components ``initialize`` builds
+are in :mod:`sklip._components`, the data loaders in
+:mod:`sklip._iteration`, the training step in :mod:`sklip._training_loop`.
 
 A ``sample_weight`` given to ``fit`` travels with its rows in a
 :class:`~sklip._dataset.WeightedDataset` and weights the data loss of every
@@ -19,49 +22,25 @@ and ``classes`` (or ``module__n_outputs``), so that skorch's
 ``initialize(); load_params(f_params=...)`` works on a new estimator.
 """
 
-import copy
-import functools
-import inspect
 import warnings
 from contextlib import nullcontext
 
-import numpy as np
-import torch
 from sklearn.base import BaseEstimator, is_classifier
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.validation import _check_sample_weight
 from skorch import NeuralNet
 from skorch.dataset import Dataset
 from torch.utils.data import DataLoader
-from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
 
-from ._batches import fast_batches
-from ._dataset import WeightedDataset
+from ._diagnosis import DataScales
+from ._fit_checks import FitChecks, reject_fit_params
 from ._hyperparameters import HyperparameterChecks
 from ._input import InputChecks
-from ._training_loop import TrainingLoop
-from ._random import RandomSource, build_module, global_rng_seeded, \
-    uses_global_rng
-from ._schedules import EpsilonSchedule, LambdaSchedule
-from ._collapse import CollapseCheck
-from .callbacks import LipschitzMonitor
-from .modules import MLP
-from ._diagnosis import DataScales
+from ._iteration import BatchIteration
+from ._components import Components
 from ._probe import probe_module
-from ._validation import caller_stacklevel, check_buffer_size
-from .optim import resolve_optimizer
+from ._random import global_rng_seeded, uses_global_rng
+from ._training_loop import TrainingLoop
 
 __all__ = ["LipschitzNet"]
-
-
-def _reject_fit_params(fit_params):
-    """Refuse extra ``fit`` arguments instead of silently ignoring them."""
-    if fit_params:
-        raise TypeError(
-            f"fit got unexpected keyword argument(s) {sorted(fit_params)}: "
-            "sklip estimators take X, y and sample_weight (forward "
-            "arguments are not supported: the regularisers call the module "
-            "with the input alone).")
 
 
 def _private_attribute(private):
@@ -78,8 +57,8 @@ def _private_attribute(private):
     return property(get, set_)
 
 
-class LipschitzNet(TrainingLoop, HyperparameterChecks, InputChecks,
-                   NeuralNet):
+class LipschitzNet(TrainingLoop, FitChecks, HyperparameterChecks, InputChecks,
+                   Components, BatchIteration, NeuralNet):
     """skorch net trained with a Lipschitz regulariser (abstract base).
 
     Use :class:`~sklip.LipschitzClassifier` or
@@ -186,18 +165,6 @@ class LipschitzNet(TrainingLoop, HyperparameterChecks, InputChecks,
     # ------------------------------------------------------------------
     # Components
     # ------------------------------------------------------------------
-    @property
-    def _default_callbacks(self):
-        return [
-            ("epoch_timer", EpochTimer()),
-            ("train_loss", PassthroughScoring(name="train_loss",
-                                              on_train=True)),
-            ("valid_loss", PassthroughScoring(name="valid_loss")),
-            ("lipschitz", LipschitzMonitor()),
-            ("collapse", CollapseCheck()),
-            ("print_log", PrintLog()),
-        ]
-
     def initialize(self):
         """Build every component; the network is sized from the data seen
         by ``fit`` or, before any, from the hyperparameters.
@@ -225,153 +192,21 @@ class LipschitzNet(TrainingLoop, HyperparameterChecks, InputChecks,
     def _initialize_lipschitz_parts(self):
         """What sklip adds before skorch's components: checked
         hyperparameters, the generators and the regulariser."""
-        self._validate_hyperparameters()
+        if "_checked_regularizer" not in vars(self):
+            self._validate_hyperparameters()
         self.initialize_random()
         self.initialize_regularizer()
 
-    def initialize_random(self):
-        """Build ``random_``, the generators of this fit, from
-        ``random_state``."""
-        self.random_ = RandomSource(self.random_state, self._seed_device())
-        return self
-
-    def initialize_regularizer(self):
-        """Build ``regularizer_`` from ``regularizer`` and its parameters."""
-        self.regularizer_ = self._build_regularizer()
-        self.regularizer_.reset()
-        return self
-
-    def initialize_schedules(self):
-        """Build the λ and ε schedules from the hyperparameters."""
-        self.lambda_schedule_ = LambdaSchedule(
-            self._resolved_reg_lambda(), self.target_accuracy,
-            bool(self.warm_up), self.reg_lambda_step)
-        self.epsilon_schedule_ = EpsilonSchedule(
-            self._resolved_epsilon(), self._resolved_epsilon_decay())
-        return self
-
-    def initialize_module(self):
-        kwargs = self.get_params_for("module")
-        module = self.module
-        if isinstance(module, torch.nn.Module):
-            # Never train the caller's object: a copy keeps fit idempotent
-            # and the hyperparameter unchanged, as scikit-learn requires.
-            self.module_ = (build_module(
-                functools.partial(type(module), **kwargs), self.random_)
-                if kwargs else copy.deepcopy(module))
-            return self
-        if module is None:
-            sizes = self._data_sizes(MLP)
-            widths = [sizes.get("n_features", kwargs.get("n_features", 1)),
-                      *self.hidden_layer_sizes,
-                      sizes.get("n_outputs", kwargs.get("n_outputs", 1))]
-            # Weights, gradients and two Adam moments, in float32: refused
-            # before the allocation fails deep inside torch.
-            check_buffer_size(16 * sum(int(a) * int(b) for a, b in zip(
-                widths[:-1], widths[1:])), "hidden_layer_sizes",
-                self.hidden_layer_sizes)
-            factory = functools.partial(
-                MLP, **sizes, hidden_layer_sizes=self.hidden_layer_sizes,
-                activation=self.activation, **kwargs)
-        else:
-            factory = functools.partial(module, **self._data_sizes(module),
-                                        **kwargs)
-        self.module_ = build_module(factory, self.random_)
-        return self
-
-    def _data_sizes(self, module_class):
-        """``n_features`` and ``n_outputs`` for a module class that takes
-        them (as sklip's networks do) and is not given them as
-        ``module__*``: the sizes of the training data."""
+    def _initialize_checked(self, regularizer):
+        """``initialize()`` with the hyperparameters that ``fit`` has just
+        checked, and the regulariser that check built: neither is done
+        twice per fit."""
+        self._checked_regularizer = regularizer
         try:
-            accepted = inspect.signature(module_class).parameters
-        except (TypeError, ValueError):  # a builtin or C-level callable
-            return {}
-        given = self.get_params_for("module")
-        sizes = {}
-        for name, attribute, hint in [
-                ("n_features", "n_inputs_",
-                 "module__n_features=<number of input values>"),
-                ("n_outputs", "n_outputs_", self._outputs_hint)]:
-            if name not in accepted or name in given:
-                continue
-            if not hasattr(self, attribute):
-                raise ValueError(
-                    f"{type(self).__name__} cannot build its network: its "
-                    f"{name} is only known from data, and none has been "
-                    "seen. Call fit, or, to initialize without data (e.g. "
-                    f"before load_params), pass {hint} (or a module "
-                    "instance).")
-            sizes[name] = getattr(self, attribute)
-        return sizes
+            return self.initialize()
+        finally:
+            vars(self).pop("_checked_regularizer", None)
 
-    def initialize_criterion(self):
-        criterion = self.criterion
-        if criterion is None:
-            criterion = self._default_criterion()
-        self.criterion_ = self.initialized_instance(
-            criterion, self.get_params_for("criterion"))
-        return self
-
-    def initialize_optimizer(self, triggered_directly=None):
-        cls, defaults = resolve_optimizer(self.optimizer)
-        args, kwargs = self.get_params_for_optimizer(
-            "optimizer", self.get_all_learnable_params())
-        for key, value in defaults.items():
-            kwargs.setdefault(key, value)
-        self.optimizer_ = cls(*args, **kwargs)
-        return self
-
-    def _iterator_args(self, dataset, training):
-        """The iterator class and its arguments for ``dataset``."""
-        # Training batches are shuffled by default, as in scikit-learn's
-        # MLP; skorch's DataLoader default would not shuffle.
-        if training:
-            iterator = self.iterator_train
-            kwargs = {"shuffle": True, **self.get_params_for("iterator_train")}
-        else:
-            iterator = self.iterator_valid
-            kwargs = self.get_params_for("iterator_valid")
-        if isinstance(iterator, type) and issubclass(
-                iterator, torch.utils.data.DataLoader):
-            kwargs = self._own_generators(dataset, kwargs)
-        kwargs.setdefault("batch_size", self.batch_size)
-        if kwargs["batch_size"] == -1:
-            kwargs["batch_size"] = len(dataset)
-        return iterator, kwargs
-
-    def _own_generators(self, dataset, kwargs):
-        """DataLoader arguments that never read torch's global generator.
-
-        A DataLoader draws a base seed from its ``generator`` (the global
-        one without it) even when it does not shuffle. Shuffling permutes
-        with a fresh generator per epoch drawn from the estimator's own, in
-        a RandomSampler (which Accelerate keeps when it prepares a loader);
-        the loader itself gets a generator used for nothing else.
-        """
-        if "generator" in kwargs or "sampler" in kwargs:
-            return kwargs  # the user's choice
-        kwargs = dict(kwargs, generator=torch.Generator())
-        if kwargs.get("shuffle"):
-            kwargs["shuffle"] = False
-            kwargs["sampler"] = torch.utils.data.RandomSampler(
-                dataset, generator=self.random_.epoch_generator())
-        return kwargs
-
-    def get_split_datasets(self, X, y=None, **fit_params):
-        # The weights join their rows before train_split, so that a
-        # validation split keeps each row's weight.
-        weights = vars(self).get("_sample_weight")
-        if weights is not None:
-            X = WeightedDataset(self.get_dataset(X, y), weights)
-        return super().get_split_datasets(X, y, **fit_params)
-
-    def get_iterator(self, dataset, training=False):
-        iterator, kwargs = self._iterator_args(dataset, training)
-        # In-memory arrays are sliced in whole batches rather than indexed
-        # sample by sample (the same batches; see sklip._batches).
-        batches = fast_batches(dataset, iterator, kwargs)
-        return batches if batches is not None else iterator(dataset, **kwargs)
 
     def set_params(self, **kwargs):
         """Set parameters; ``regularizer__<name>`` also works when fitted.
@@ -411,9 +246,6 @@ class LipschitzNet(TrainingLoop, HyperparameterChecks, InputChecks,
                 raise
         return self
 
-    def _seed_device(self):
-        """The device of the generator for the regularisers' draws."""
-        return torch.device(self.device)
 
     def fit(self, X, y=None, sample_weight=None, **fit_params):
         """Validate the data and train from scratch.
@@ -456,9 +288,9 @@ class LipschitzNet(TrainingLoop, HyperparameterChecks, InputChecks,
         -------
         self
         """
-        _reject_fit_params(fit_params)
+        reject_fit_params(fit_params)
         sample_weight = self._validate_sample_weight(sample_weight, X)
-        self._validate_hyperparameters()
+        regularizer = self._validate_hyperparameters()
         if self.max_epochs == 0:
             warnings.warn(
                 "max_epochs=0: the network is initialised but not trained.",
@@ -478,7 +310,7 @@ class LipschitzNet(TrainingLoop, HyperparameterChecks, InputChecks,
                 "on; set warm_start=False to fit new data from scratch."
             ) from exc
         if not continuing:
-            self.initialize()
+            self._initialize_checked(regularizer)
         return self._train(X, y, sample_weight)
 
     def partial_fit(self, X, y=None, classes=None, sample_weight=None,
@@ -503,56 +335,18 @@ class LipschitzNet(TrainingLoop, HyperparameterChecks, InputChecks,
         -------
         self
         """
-        _reject_fit_params(fit_params)
+        reject_fit_params(fit_params)
         sample_weight = self._validate_sample_weight(sample_weight, X)
-        self._validate_hyperparameters()
+        regularizer = self._validate_hyperparameters()
         # An estimator initialised without data (to load_params) learns
         # the data's description from its first partial_fit.
         seen_data = self.initialized_ and hasattr(self, "input_shape_")
         X, y = self._validate_fit_data(X, y, reset=not seen_data,
                                        classes=classes)
         if not self.initialized_:
-            self.initialize()
+            self._initialize_checked(regularizer)
         return self._train(X, y, sample_weight)
 
-    def _validate_sample_weight(self, sample_weight, X):
-        """``sample_weight`` as a float32 tensor, or ``None`` when it is
-        ``None`` or constant (the weighted mean is then the plain mean)."""
-        if sample_weight is None:
-            return None
-        try:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-        except ValueError as exc:
-            # scikit-learn's messages say "Sample weights", or only the
-            # value that numpy could not convert.
-            message = str(exc)
-            raise ValueError(
-                message if "sample_weight" in message else
-                f"sample_weight must be None, a number or a 1-D array of "
-                f"non-negative numbers, one per sample: {message}") from exc
-        if np.all(sample_weight == sample_weight[0]):
-            return None
-        # The weighted means do not depend on the weights' scale; scaled to
-        # a maximum of 1, every float64 weight fits in float32.
-        return torch.as_tensor(sample_weight / sample_weight.max(),
-                               dtype=torch.float32)
-
-    def _check_valid_monitors(self):
-        """Raise before training when a callback monitors a validation
-        score that no validation split will record."""
-        if self.train_split is not None:
-            return
-        for name, callback in self.callbacks_:
-            monitor = getattr(callback, "monitor", None)
-            if isinstance(monitor, str) and monitor.startswith("valid_"):
-                raise ValueError(
-                    f"callback {name!r} monitors {monitor!r}, a validation "
-                    "score, but train_split=None trains on all data without "
-                    "a validation split, so it is never recorded. Set "
-                    "train_split, e.g. "
-                    "train_split=skorch.dataset.ValidSplit(0.2), or monitor "
-                    "a training score such as 'train_loss'.")
 
     def _train(self, X, y, sample_weight=None):
         """skorch's training loop on validated data."""
@@ -584,24 +378,6 @@ class LipschitzNet(TrainingLoop, HyperparameterChecks, InputChecks,
                 vars(self).pop(name, None)
         return self
 
-    def _reference_loss(self, start_loss):
-        """The loss a fit that went well ends below: the larger of the
-        starting loss and, with the default criterion, that of the best
-        constant predictor (L0, measured for reg_lambda="auto")."""
-        losses = [start_loss] if start_loss is not None else []
-        measured = vars(self).get("_loss_and_separation")
-        if measured is not None and self.criterion is None:
-            losses.append(measured[0])
-        return max(losses) if losses else None
-
-    def _warn_interrupted(self):
-        epochs = len(self.history)
-        warnings.warn(
-            f"{type(self).__name__}.fit was interrupted (KeyboardInterrupt) "
-            f"in epoch {epochs} of max_epochs={self.max_epochs}: the network "
-            "is the one trained so far, and the history records "
-            "'interrupted' in its last epoch.", ConvergenceWarning,
-            stacklevel=caller_stacklevel())
 
     def __getstate__(self):
         state = super().__getstate__()

@@ -25,6 +25,7 @@ import numpy as np
 
 from ._auto_lambda import auto_lambda_scale, loss_and_separation
 from ._benchmark_eval import make_attacks
+from ._benchmark_fit import EpochProgress
 from ._benchmark_output import format_table
 from .metrics import adversarial_accuracy
 from .regularizers import get_regularizer
@@ -199,7 +200,6 @@ def train_paths(methods, make, data, attack, settings, progress=True):
     """
     from tqdm.auto import tqdm
 
-    from .benchmark import _Progress
 
     X_train, y_train = data[0], data[2]
     # As in the table mode: one throwaway epoch pays for torch's lazy
@@ -220,7 +220,7 @@ def train_paths(methods, make, data, attack, settings, progress=True):
         for method in methods:
             bar.set_postfix_str(method)
             est = make(method).set_params(
-                callbacks=[("progress", _Progress(bar))])
+                callbacks=[("progress", EpochProgress(bar))])
             rows += _method_path(method, est, data, attack, settings)
     return rows
 

@@ -27,6 +27,10 @@ LARGE_SCALE = 1e3
 #: networks (Adam's default is 1e-3, SGD's usual range 1e-3 to 1e-1).
 LARGE_LR = {"adam": 0.1, "sgdm": 1.0, "nag": 1.0}
 
+#: Fewer optimiser steps than this make too short a fit the first
+#: suspect (the default 50 epochs of 1,347 digits images are 550 steps).
+FEW_STEPS = 100
+
 
 class DataScales:
     """Magnitudes of the training data that explain a failed fit.
@@ -117,8 +121,23 @@ def likely_causes(net):
                         "against that distance")
     if lr_limit is None or net.lr < lr_limit:
         then.append(f"lr={net.lr:g} may be too large or too small")
-    then.append(f"max_epochs={net.max_epochs} may be too few")
+    steps = _training_steps(net)
+    if steps is not None and steps < FEW_STEPS:
+        # Too short a fit explains a poor one before any λ does.
+        then.insert(0, f"max_epochs={net.max_epochs} may be too few (only "
+                       f"{steps} optimiser steps in all)")
+    else:
+        then.append(f"max_epochs={net.max_epochs} may be too few")
     return first + then
+
+
+def _training_steps(net):
+    """Optimiser steps of the fit, from the history's training batches."""
+    history = getattr(net, "history_", None)
+    if history is None:
+        return None
+    return sum(1 for row in history for batch in row.get("batches", ())
+               if "train_batch_size" in batch)
 
 
 def describe_causes(net):

@@ -147,6 +147,37 @@ class TrainingLoop:
         return {"loss": loss, "y_pred": y_pred, "y_true": yi,
                 "sample_weight": wi}
 
+    def evaluation_step(self, batch, training=False):
+        """skorch's prediction step, on a batch of fixed size.
+
+        A matrix product rounds each row by the shape of the whole product
+        (one row against twenty differ in the last float32 bit), so a
+        short batch (the last one, or data smaller than a batch) is padded
+        with zero rows to the prediction batch size and the padding's
+        outputs dropped: every row's prediction is then the same bits
+        whatever else is predicted with it, as scikit-learn expects
+        (``predict(X)[i] == predict(X[i:i + 1])``). The module must treat
+        rows independently in eval mode, as networks do.
+        """
+        self.check_is_fitted()
+        Xi, _ = unpack_data(batch)
+        size = self.get_params_for("iterator_valid").get(
+            "batch_size", self.batch_size)
+        n_rows = len(Xi) if isinstance(Xi, torch.Tensor) else None
+        pad = (not training and n_rows is not None and size is not None
+               and 0 < n_rows < size)
+        if pad:
+            Xi = torch.cat([Xi, Xi.new_zeros((size - n_rows,)
+                                             + tuple(Xi.shape[1:]))])
+        with torch.set_grad_enabled(training):
+            self._set_training(training)
+            y_infer = self.infer(Xi)
+        if not pad:
+            return y_infer
+        if isinstance(y_infer, (tuple, list)):  # a module of several outputs
+            return type(y_infer)(out[:n_rows] for out in y_infer)
+        return y_infer[:n_rows]
+
     def _data_loss(self, y_pred, y_true, sample_weight, X, training):
         """The batch's data loss: ``get_loss``, or with weights
         ``sum(w * l) / sum(w)`` over its per-sample losses ``l``."""

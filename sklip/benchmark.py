@@ -19,10 +19,7 @@ files written come from private modules (``_benchmark_data``,
 and draws their accuracy–robustness frontiers (``_benchmark_path``).
 """
 
-import time
-
 import numpy as np
-from skorch.callbacks import Callback
 
 from ._benchmark_checks import (MAX_SEED, N_FEATURES, OptionError,
                                OptionTypeError, check_attack_options,
@@ -33,6 +30,7 @@ from ._benchmark_checks import (MAX_SEED, N_FEATURES, OptionError,
 from ._benchmark_data import load_data
 from ._benchmark_eval import (classification_results, make_attacks,
                               regression_rows)
+from ._benchmark_fit import fit_all
 from ._benchmark_output import format_table, write_results
 from ._benchmark_path import PathResult, run_path
 from .estimators import LipschitzClassifier, LipschitzRegressor
@@ -167,16 +165,6 @@ class BenchmarkResult:
     def table(self):
         """The table as text (see :func:`format_table`)."""
         return format_table(self.rows)
-
-
-class _Progress(Callback):
-    """Advance a tqdm bar by one after every epoch."""
-
-    def __init__(self, bar):
-        self.bar = bar
-
-    def on_epoch_end(self, net, **kwargs):
-        self.bar.update(1)
 
 
 #: Options of the attacks and certificates: classification only.
@@ -341,7 +329,7 @@ def run_benchmark(dataset="digits", methods=None, *, data_dir=None,
                 "device": str(device), "n_train": len(X_train),
                 "n_test": len(X_test)}
     if dataset == "polynomial":
-        estimators, seconds = _fit_all(
+        estimators, seconds = fit_all(
             methods, _regressor_factory(epochs, device, seed), X_train,
             y_train, epochs, progress)
         rows = regression_rows(estimators, seconds, data)
@@ -349,7 +337,7 @@ def run_benchmark(dataset="digits", methods=None, *, data_dir=None,
     else:
         settings.update((k, options[k]) for k in _ATTACK_OPTIONS)
         settings["curve_points"] = min(curve_points, len(X_test))
-        estimators, seconds = _fit_all(
+        estimators, seconds = fit_all(
             methods, _classifier_factory(epochs, device, seed, settings),
             X_train, y_train, epochs, progress)
         rows, curves = classification_results(
@@ -361,29 +349,6 @@ def run_benchmark(dataset="digits", methods=None, *, data_dir=None,
         write_results(result, estimators, options["output_dir"], X_train,
                       y_train)
     return result
-
-
-def _fit_all(methods, make, X, y, epochs, progress):
-    """Fit ``make(method)`` for every method; the estimators and their
-    training times in seconds, both keyed by method."""
-    from tqdm.auto import tqdm
-
-    # One throwaway epoch first: the first fit of a process pays for
-    # torch's lazy initialisation, which would inflate the first method's
-    # time and every ratio computed from it.
-    make(methods[0]).set_params(max_epochs=1).fit(X[:256], y[:256])
-    estimators, seconds = {}, {}
-    with tqdm(total=epochs * len(methods), desc="training", unit="epoch",
-              disable=not progress, leave=False) as bar:
-        for method in methods:
-            bar.set_postfix_str(method)
-            est = make(method).set_params(callbacks=[("progress",
-                                                      _Progress(bar))])
-            start = time.perf_counter()
-            est.fit(X, y)
-            seconds[method] = time.perf_counter() - start
-            estimators[method] = est
-    return estimators, seconds
 
 
 def _classifier_factory(epochs, device, seed, settings):

@@ -65,7 +65,7 @@ def test_benchmark_checks_its_budgets_before_training(option, value,
     def no_training(*args, **kwargs):
         raise AssertionError("trained before checking the options")
 
-    monkeypatch.setattr("sklip.benchmark._fit_all", no_training)
+    monkeypatch.setattr("sklip.benchmark.fit_all", no_training)
     with pytest.raises(ValueError, match=option):
         run_benchmark("digits", ["none"], progress=False, **{option: value})
 
@@ -73,7 +73,7 @@ def test_benchmark_checks_its_budgets_before_training(option, value,
 def test_benchmark_polynomial_runs_every_regression_method(tmp_path,
                                                           monkeypatch):
     seen = []
-    monkeypatch.setattr("sklip.benchmark._fit_all",
+    monkeypatch.setattr("sklip.benchmark.fit_all",
                         lambda methods, *args: seen.append(methods) or 1 / 0)
     with pytest.raises(ZeroDivisionError):
         run_benchmark("polynomial", progress=False)

@@ -141,7 +141,7 @@ def no_training(monkeypatch):
         raise AssertionError("trained before the options were checked")
 
     monkeypatch.setattr("sklip._benchmark_path.train_paths", train)
-    monkeypatch.setattr("sklip.benchmark._fit_all", train)
+    monkeypatch.setattr("sklip.benchmark.fit_all", train)
     monkeypatch.setattr("sklip.timing.time_methods", train)
 
 

@@ -53,7 +53,7 @@ def no_training(monkeypatch):
     def train(*args, **kwargs):
         raise AssertionError("trained before the options were checked")
 
-    monkeypatch.setattr("sklip.benchmark._fit_all", train)
+    monkeypatch.setattr("sklip.benchmark.fit_all", train)
     monkeypatch.setattr("sklip.timing.time_methods", train)
 
 
@@ -176,7 +176,7 @@ def test_good_options_reach_the_training(tmp_path, monkeypatch):
         calls.append(methods)
         raise _Trained
 
-    monkeypatch.setattr("sklip.benchmark._fit_all", train)
+    monkeypatch.setattr("sklip.benchmark.fit_all", train)
     with pytest.raises(_Trained):
         main(["benchmark", *MNIST, str(MNIST_DIR), "--methods", "none,tv",
               "--pgd-eps", "28", "--fgsm-eps", "1", "--certify-eps", "0",

@@ -38,23 +38,9 @@ EXPECTED_FAILURES = {
         "mini-batch training with an unweighted, data-dependent penalty: "
         "weights equal repetitions only in expectation"}
 
-#: The regressor's outputs are float32 values of order 1, whose last bit
-#: (1.2e-7) depends on the size of the batch the matrix product sees (one
-#: row against twenty); the check allows 1e-7 in absolute terms, so whether
-#: it passes depends on the fitted weights' rounding, not on the code.
-REGRESSOR_FAILURES = {
-    "check_methods_subset_invariance":
-        "float32 matrix products round differently for a single row "
-        "(one unit in the last place, 1.2e-7 at outputs of order 1)"}
 
-
-def _expected_failures(estimator):
-    if isinstance(estimator, LipschitzRegressor):
-        return {**EXPECTED_FAILURES, **REGRESSOR_FAILURES}
-    return EXPECTED_FAILURES
-
-
-@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failures)
+@parametrize_with_checks(ESTIMATORS,
+                         expected_failed_checks=lambda est: EXPECTED_FAILURES)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 
@@ -65,7 +51,7 @@ def test_sklearn_compatible_estimator(estimator, check):
 def test_check_estimator_at_defaults(Estimator):
     estimator = Estimator(random_state=0)
     check_estimator(estimator,
-                    expected_failed_checks=_expected_failures(estimator))
+                    expected_failed_checks=EXPECTED_FAILURES)
 
 
 # ----------------------------------------------------------------------

@@ -20,7 +20,7 @@ def _load():
 
 def test_search_appends_resumes_and_summarises(tmp_path, capsys):
     search = _load()
-    search.WORST_CASE_POINTS = 200  # the search's 1,000 cost a minute here
+    search.WORST_CASE_POINTS = 100  # the search's 1,000 cost a minute here
     out = tmp_path / "search.jsonl"
     config = json.dumps({"regularizer": "tv", "reg_lambda": 0.5,
                          "max_epochs": 1})

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ._upper import _rule_base, chain_layers, linear_weight
+from ._layer_rules import _rule_base, linear_weight
+from ._upper import chain_layers
 
 __all__ = ["NotApplicable", "final_linear", "local_plan"]
 

@@ -21,7 +21,8 @@ layer.
 import torch
 
 from .._validation import check_int, check_real
-from ..lipschitz._upper import chain_layers, fixed_constant, linear_weight
+from ..lipschitz._layer_rules import fixed_constant, linear_weight
+from ..lipschitz._upper import chain_layers
 from ._base import Regularizer
 
 __all__ = ["MarginRegularizer"]
