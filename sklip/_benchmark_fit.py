@@ -25,7 +25,8 @@ def fit_all(methods, make, X, y, epochs, progress):
     # One throwaway epoch first: the first fit of a process pays for
     # torch's lazy initialisation, which would inflate the first method's
     # time and every ratio computed from it.
-    make(methods[0]).set_params(max_epochs=1).fit(X[:256], y[:256])
+    make(methods[0]).set_params(max_epochs=1, callbacks__collapse=None).fit(
+        X[:256], y[:256])
     estimators, seconds = {}, {}
     with tqdm(total=epochs * len(methods), desc="training", unit="epoch",
               disable=not progress, leave=False) as bar:

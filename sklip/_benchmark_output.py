@@ -73,7 +73,8 @@ def write_results(result, estimators, folder, X_train, y_train):
         result.files.append(_save(display.figure_,
                                   folder / f"robustness_{attack}.png"))
     history = TrainingHistoryDisplay(
-        {m: est.history for m, est in estimators.items()}).plot()
+        {m: est.history for m, est in estimators.items()},
+        normalize=("lipschitz",)).plot()
     result.files.append(_save(history.figure_,
                               folder / "training_history.png"))
     if result.dataset == "polynomial":

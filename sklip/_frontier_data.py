@@ -130,8 +130,14 @@ def _named_estimators(cv_estimators, labels):
 
 
 def _regularizer_label(est):
-    regularizer = est.get_params().get("regularizer", "model") \
-        if hasattr(est, "get_params") else "model"
+    # A cross-validated estimator holds its regulariser in its template
+    # (estimator=None: the refitted network's).
+    params = est.get_params() if hasattr(est, "get_params") else {}
+    refitted = getattr(est, "best_estimator_", None)
+    fallback = (refitted.get_params().get("regularizer", "model")
+                if hasattr(refitted, "get_params") else "model")
+    regularizer = params.get("regularizer",
+                             params.get("estimator__regularizer", fallback))
     return regularizer if isinstance(regularizer, str) \
         else type(regularizer).__name__
 

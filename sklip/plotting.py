@@ -270,14 +270,20 @@ class RobustnessCurveDisplay:
 
 
 class TrainingHistoryDisplay:
-    """Per-epoch λ, Lipschitz estimate, loss and training score.
+    """Per-epoch λ, Lipschitz estimate, data loss and training score.
 
     Parameters
     ----------
     histories : dict of str to skorch History
         Label -> the estimator's ``history``.
     keys : sequence of str
-        History keys drawn, one panel each.
+        History keys drawn, one panel each. The default draws the data loss
+        (``train_data_loss``, without λ·penalty) rather than the training
+        objective ``train_loss``, so that runs of different λ compare.
+    normalize : sequence of str, default=()
+        Keys drawn divided by each run's largest value (the slides' Figure
+        10 normalises the Lipschitz estimate this way), so that runs of
+        different scales share one axis.
 
     Attributes
     ----------
@@ -285,14 +291,17 @@ class TrainingHistoryDisplay:
     figure_ : matplotlib Figure
     """
 
-    default_keys = ("reg_lambda", "lipschitz", "train_loss", "train_score")
+    default_keys = ("reg_lambda", "lipschitz", "train_data_loss",
+                    "train_score")
 
-    def __init__(self, histories, keys=default_keys):
+    def __init__(self, histories, keys=default_keys, normalize=()):
         self.histories = histories
         self.keys = keys
+        self.normalize = normalize
 
     @classmethod
-    def from_estimator(cls, estimator, *, keys=default_keys, label=None):
+    def from_estimator(cls, estimator, *, keys=default_keys, normalize=(),
+                       label=None):
         """Plot the history of one fitted estimator.
 
         Parameters
@@ -300,6 +309,8 @@ class TrainingHistoryDisplay:
         estimator : fitted sklip estimator
         keys : sequence of str
             History keys to draw.
+        normalize : sequence of str, default=()
+            Keys drawn divided by their largest value.
         label : str or None
             Legend entry.
 
@@ -308,7 +319,7 @@ class TrainingHistoryDisplay:
         TrainingHistoryDisplay
         """
         label = label or str(getattr(estimator, "regularizer", "model"))
-        return cls({label: estimator.history}, keys).plot()
+        return cls({label: estimator.history}, keys, normalize).plot()
 
     def plot(self, axes=None):
         """Draw one panel per key.
@@ -337,12 +348,18 @@ class TrainingHistoryDisplay:
         for ax, key in zip(axes, self.keys):
             lines = []
             for label, history in self.histories.items():
-                values = [epoch.get(key, np.nan) for epoch in history]
+                values = np.array([epoch.get(key, np.nan) for epoch in history],
+                                  dtype=float)
+                if key in self.normalize and np.isfinite(values).any():
+                    values = values / np.nanmax(np.abs(values))
                 lines.append((label, np.arange(1, len(values) + 1), values))
             _plot_lines(ax, lines, n_epochs)
             # Room for the large markers of nested lines at the edges.
             ax.margins(x=0.04, y=0.1)
-            ax.set_title(_HISTORY_TITLES.get(key, key), fontsize="medium")
+            title = _HISTORY_TITLES.get(key, key)
+            if key in self.normalize:
+                title = f"{title}\n/ its largest value"
+            ax.set_title(title, fontsize="medium")
             ax.set_xlabel("epoch")
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.grid(alpha=0.3)
@@ -355,7 +372,8 @@ class TrainingHistoryDisplay:
 _HISTORY_TITLES = {
     "reg_lambda": "λ (reg_lambda)",
     "lipschitz": "Lipschitz lower bound (lipschitz)",
-    "train_loss": "training loss (train_loss)",
+    "train_loss": "training objective (train_loss)",
+    "train_data_loss": "data loss, without λ·R (train_data_loss)",
     "valid_loss": "validation loss (valid_loss)",
     "train_score": "training score (train_score)",
     "valid_acc": "validation accuracy (valid_acc)",

@@ -17,7 +17,8 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 EXAMPLES = DOCS.parent / "examples"
 
 PUBLIC_MODULES = ["sklip", "sklip.regularizers", "sklip.attacks",
-                  "sklip.metrics", "sklip.lipschitz", "sklip.callbacks",
+                  "sklip.metrics", "sklip.model_selection", "sklip.lipschitz",
+                  "sklip.callbacks",
                   "sklip.functional",
                   "sklip.plotting", "sklip.datasets", "sklip.benchmark",
                   "sklip.timing", "sklip.modules", "sklip.optim",

@@ -131,3 +131,20 @@ def test_polynomial_plot_shows_every_curve_whole():
     assert high - values.max() < 0.2 * span
     _assert_lines_distinct(ax.get_lines()[1:])
     _assert_legend_outside(ax.get_legend(), [ax])
+
+
+def test_training_history_normalises_and_draws_the_data_loss():
+    histories = {
+        name: [{"lipschitz": scale * (epoch + 1), "train_data_loss": 1.0,
+                "train_loss": 2.0} for epoch in range(5)]
+        for name, scale in [("a", 1.0), ("b", 100.0)]}
+    disp = TrainingHistoryDisplay(histories, keys=("lipschitz",
+                                                   "train_data_loss"),
+                                  normalize=("lipschitz",)).plot()
+    for line in disp.axes_[0].get_lines():
+        np.testing.assert_allclose(line.get_ydata(), np.arange(1, 6) / 5)
+    assert "largest value" in disp.axes_[0].get_title()
+    assert "without λ" in disp.axes_[1].get_title()
+    # The default panels show the data loss, not the objective with λ·R.
+    assert "train_data_loss" in TrainingHistoryDisplay.default_keys
+    assert "train_loss" not in TrainingHistoryDisplay.default_keys
