@@ -35,26 +35,13 @@ from ._fit_checks import FitChecks, reject_fit_params
 from ._hyperparameters import HyperparameterChecks
 from ._input import InputChecks
 from ._iteration import BatchIteration
-from ._components import Components
+from ._components import Components, private_attribute
 from ._probe import probe_module
 from ._random import global_rng_seeded, uses_global_rng
+from ._threads import uses_torch_threads
 from ._training_loop import TrainingLoop
 
 __all__ = ["LipschitzNet"]
-
-
-def _private_attribute(private):
-    """A property stored in the instance attribute ``private``."""
-    def get(self):
-        try:
-            return vars(self)[private]
-        except KeyError:
-            raise AttributeError(private.lstrip("_") + "_") from None
-
-    def set_(self, value):
-        vars(self)[private] = value
-
-    return property(get, set_)
 
 
 class LipschitzNet(TrainingLoop, FitChecks, HyperparameterChecks, InputChecks,
@@ -85,9 +72,10 @@ class LipschitzNet(TrainingLoop, FitChecks, HyperparameterChecks, InputChecks,
                  epsilon_decay="auto", hidden_layer_sizes=(100,),
                  activation="relu", criterion=None, optimizer="adam",
                  lr=0.001, max_epochs=50, batch_size=128, train_split=None,
-                 callbacks=None, device="cpu", random_state=None, verbose=0,
-                 warm_start=False, iterator_train=DataLoader,
-                 iterator_valid=DataLoader, dataset=Dataset,
+                 callbacks=None, device="cpu", n_threads=None,
+                 random_state=None, verbose=0, warm_start=False,
+                 iterator_train=DataLoader, iterator_valid=DataLoader,
+                 dataset=Dataset,
                  predict_nonlinearity="auto", compile=False,
                  use_caching="auto", torch_load_kwargs=None, **kwargs):
         super().__init__(
@@ -109,15 +97,16 @@ class LipschitzNet(TrainingLoop, FitChecks, HyperparameterChecks, InputChecks,
         self.epsilon_decay = epsilon_decay
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
+        self.n_threads = n_threads
         self.random_state = random_state
 
     # skorch's __init__ sets history_, initialized_ and virtual_params_,
     # which it reads before the first fit; scikit-learn expects __init__ to
     # set parameters only. They live under private names instead (unset,
     # they raise AttributeError, which skorch's __setattr__ relies on).
-    history_ = _private_attribute("_history")
-    initialized_ = _private_attribute("_initialized")
-    virtual_params_ = _private_attribute("_virtual_params")
+    history_ = private_attribute("_history")
+    initialized_ = private_attribute("_initialized")
+    virtual_params_ = private_attribute("_virtual_params")
 
     def _get_param_names(self):
         # skorch lists every instance attribute not ending in "_", including
@@ -207,7 +196,6 @@ class LipschitzNet(TrainingLoop, FitChecks, HyperparameterChecks, InputChecks,
         finally:
             vars(self).pop("_checked_regularizer", None)
 
-
     def set_params(self, **kwargs):
         """Set parameters; ``regularizer__<name>`` also works when fitted.
 
@@ -246,7 +234,7 @@ class LipschitzNet(TrainingLoop, FitChecks, HyperparameterChecks, InputChecks,
                 raise
         return self
 
-
+    @uses_torch_threads
     def fit(self, X, y=None, sample_weight=None, **fit_params):
         """Validate the data and train from scratch.
 
@@ -313,6 +301,7 @@ class LipschitzNet(TrainingLoop, FitChecks, HyperparameterChecks, InputChecks,
             self._initialize_checked(regularizer)
         return self._train(X, y, sample_weight)
 
+    @uses_torch_threads
     def partial_fit(self, X, y=None, classes=None, sample_weight=None,
                     **fit_params):
         """Continue training for ``max_epochs`` epochs without re-initialising.
@@ -347,6 +336,12 @@ class LipschitzNet(TrainingLoop, FitChecks, HyperparameterChecks, InputChecks,
             self._initialize_checked(regularizer)
         return self._train(X, y, sample_weight)
 
+
+    @uses_torch_threads
+    def forward(self, X, training=False, device="cpu"):
+        # Every prediction (predict, predict_proba, score) runs through
+        # forward, under the estimator's n_threads as fit does.
+        return super().forward(X, training=training, device=device)
 
     def _train(self, X, y, sample_weight=None):
         """skorch's training loop on validated data."""
@@ -384,12 +379,9 @@ class LipschitzNet(TrainingLoop, FitChecks, HyperparameterChecks, InputChecks,
         # Per-step training state (a generator, a bound method) is rebuilt
         # at the next epoch; it outlives training only when a fit was
         # stopped by an error, and must not break pickling then.
-        state.pop("_context", None)
-        state.pop("_epoch_totals", None)
-        state.pop("_valid_totals", None)
-        state.pop("_sample_weight", None)
-        state.pop("_data_scales", None)
-        state.pop("_interrupted", None)
+        for name in ("_context", "_epoch_totals", "_valid_totals",
+                     "_sample_weight", "_data_scales", "_interrupted"):
+            state.pop(name, None)
         return state
 
     def __sklearn_tags__(self):

@@ -27,7 +27,21 @@ from .callbacks import LipschitzMonitor
 from .modules import MLP
 from .optim import resolve_optimizer
 
-__all__ = ["Components"]
+__all__ = ["Components", "private_attribute"]
+
+
+def private_attribute(private):
+    """A property stored in the instance attribute ``private``."""
+    def get(self):
+        try:
+            return vars(self)[private]
+        except KeyError:
+            raise AttributeError(private.lstrip("_") + "_") from None
+
+    def set_(self, value):
+        vars(self)[private] = value
+
+    return property(get, set_)
 
 
 class Components:

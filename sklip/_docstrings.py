@@ -76,6 +76,17 @@ _SHARED_PARAMETERS = """\
         Extra skorch callbacks.
     device : str or torch.device, default="cpu"
         Where the network is trained and evaluated, e.g. ``"cuda"``.
+    n_threads : int or None, default=None
+        torch threads for this estimator's fits, predictions and attacks
+        (restored afterwards). ``None`` keeps torch's setting, except in a
+        worker of a parallel search that sets no thread limit (a worker
+        thread of joblib's ``"threading"`` backend, a process of its
+        ``"multiprocessing"`` backend), where it is 1, so that ``n_jobs``
+        workers do not fight over the cores; loky (the default backend)
+        and Dask's nanny start their worker processes with ``cores //
+        n_jobs`` threads already. Negative counts from the cores as
+        ``n_jobs`` does (-1: every core). The thread count can change the
+        last bits of float sums.
     random_state : int, RandomState or None, default=None
         Seeds the estimator's own torch generators, which draw the weight
         initialisation, the shuffling and every regulariser draw; torch's

@@ -15,6 +15,8 @@ from sklip.lipschitz import (Certificate, certified_accuracy, certify,
                              lipschitz_upper_bound)
 from sklip.lipschitz._chain_plan import final_linear, local_plan
 from sklip.lipschitz._margin_bounds import (local_constants,
+                                            local_lower_constants,
+                                            masked_norm_lower_bounds,
                                             masked_spectral_norms,
                                             pairwise_constants)
 from sklip.modules import MLP, OneLipschitzMLP
@@ -192,6 +194,58 @@ def test_product_within_pairwise_within_local(digits_clf, digits):
     scalar = certified_accuracy(digits_clf, X, y, 0.2, bound="pairwise")
     assert isinstance(scalar, float)
     assert scalar == pytest.approx(certs["pairwise"].accuracy[2])
+
+
+def test_screened_local_certificate_equals_the_exact_one(digits_clf,
+                                                         digits):
+    # certify computes exact local constants only for the points that the
+    # pairwise bound and a cheap lower bound leave undecided; the result
+    # must be the one of exact constants for every point.
+    _, X, _, y = digits
+    module = digits_clf.module_
+    X_t = torch.as_tensor(X)
+    labels = torch.as_tensor(np.searchsorted(digits_clf.classes_, y))
+    radii = np.array([0.05, 0.2, 0.4, 0.8])
+    with torch.no_grad():
+        logits = module(X_t).double()
+        true = logits.gather(1, labels[:, None])
+        gaps = (true - logits).scatter(1, labels[:, None], math.inf)
+        steps = local_plan(module, X_t)
+        pairwise = pairwise_constants(*final_linear(module, X_t))[labels]
+        flat = X_t.double()
+        exact, lower = {}, {}
+        for r in radii:
+            exact[r] = local_constants(steps, flat, labels, r)
+            lower[r] = local_lower_constants(steps, flat, labels, r)
+    expected = np.stack([(gaps > r * torch.minimum(exact[r], pairwise))
+                         .all(1).numpy() for r in radii], axis=1)
+    cert = certify(digits_clf, X, y, radii, bound="local")
+    np.testing.assert_array_equal(cert.certified, expected)
+    # The screen must decide something for the test to mean anything: some
+    # correct points, not certified by the pairwise bound, are refused by
+    # the lower bound alone.
+    refused_early = [
+        ((gaps > 0).all(1) & ~(gaps > r * pairwise).all(1)
+         & ~(gaps > r * torch.minimum(lower[r], pairwise)).all(1)).sum()
+        for r in radii]
+    assert sum(int(n) for n in refused_early) > 50
+    for r in radii:
+        assert torch.all(lower[r] <= exact[r])
+        # ...and the lower bound is close enough to be useful.
+        assert torch.median(lower[r] / exact[r]) > 0.5
+
+
+def test_masked_norm_lower_bounds_are_below_and_close_to_exact():
+    generator = torch.Generator().manual_seed(0)
+    weight = torch.randn(30, 50, generator=generator, dtype=torch.float64)
+    out_live = torch.rand(40, 30, generator=generator) > 0.3
+    in_live = torch.rand(40, 50, generator=generator) > 0.3
+    out_live[0] = False  # no live neuron: the bound is 0
+    lower = masked_norm_lower_bounds(weight, out_live, in_live)
+    exact = masked_spectral_norms(weight, out_live, in_live)
+    assert lower[0] == 0
+    assert torch.all(lower <= exact)
+    assert torch.all(lower[1:] >= 0.9 * exact[1:])
 
 
 @pytest.mark.parametrize("bound", ["local", "pairwise"])

@@ -25,6 +25,7 @@ import torch
 from sklearn.base import BaseEstimator
 
 from .._models import resolve_model
+from .._threads import n_threads_of, torch_threads
 from ._checks import check_clamp, make_generator
 from ._losses import cross_entropy_loss, resolve_loss, squared_error_loss
 from ._runs import iter_worst_of_runs, worst_of_runs
@@ -188,11 +189,14 @@ class Attack(BaseEstimator):
         was_training = module.training
         module.eval()
         try:
-            for start in range(0, X_t.shape[0], batch_size):
-                rows = slice(start, start + batch_size)
-                parts.append(perturb(
-                    module, X_t[rows], None if y_t is None else y_t[rows],
-                    generator=generator))
+            # The model's n_threads, as for its own predictions (by default
+            # one thread in a parallel search's worker: see sklip._threads).
+            with torch_threads(n_threads_of(model)):
+                for start in range(0, X_t.shape[0], batch_size):
+                    rows = slice(start, start + batch_size)
+                    parts.append(perturb(
+                        module, X_t[rows], None if y_t is None else y_t[rows],
+                        generator=generator))
         finally:
             module.train(was_training)
         if not parts:
