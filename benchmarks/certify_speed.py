@@ -20,6 +20,7 @@ import torch
 from sklip import LipschitzClassifier
 from sklip.benchmark import load_data
 from sklip.lipschitz import certify
+from sklip.lipschitz._certified import _gaps
 from sklip.lipschitz._chain_plan import final_linear, local_plan
 from sklip.lipschitz._margin_bounds import local_constants, pairwise_constants
 
@@ -34,9 +35,7 @@ def exact_certified(clf, X, y):
     X_t = torch.as_tensor(X)
     labels = torch.as_tensor(np.searchsorted(clf.classes_, y))
     with torch.no_grad():
-        logits = module(X_t).double()
-        true = logits.gather(1, labels[:, None])
-        gaps = (true - logits).scatter(1, labels[:, None], np.inf)
+        gaps = torch.from_numpy(_gaps(module, X_t, labels))
         steps = local_plan(module, X_t)
         pairwise = pairwise_constants(*final_linear(module, X_t))[labels]
         flat = X_t.reshape(len(X_t), -1).double()

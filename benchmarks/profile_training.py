@@ -1,9 +1,8 @@
 """Where a training epoch's time goes, per method (cProfile).
 
 Trains every method of ``sklip benchmark --timing`` on the MNIST benchmark
-split (8,000 images, MLP 784-200-80-10, batch 128, FGSM adversarial
-training as the timing's ``adversarial``) for one untimed epoch, then
-profiles ``--epochs`` more with cProfile and splits their time into:
+split (8,000 images, MLP 784-200-80-10, batch 128) for one untimed epoch,
+then profiles ``--epochs`` more with cProfile and splits their time into:
 
 - ``forward + penalty``: the regulariser's ``terms`` (the training forward
   pass and everything the penalty adds: pairs, ascent steps, input
@@ -50,13 +49,6 @@ COLUMNS = ["forward + penalty", "data loss", "backward", "optimizer",
            "batching", "other"]
 
 
-def _params(method):
-    params = method_params(method, 2.0)
-    if method == "adversarial":  # the timing's FGSM training
-        params = {"regularizer": "adversarial", "reg_lambda": 1.0}
-    return params
-
-
 def _cumulative(stats, fragment, name):
     return sum(entry[3] for (path, _, func), entry in stats.stats.items()
                if func == name and fragment in path.replace("\\", "/"))
@@ -93,7 +85,7 @@ def profile(method, X, y, epochs):
     """Seconds per part of ``epochs`` profiled epochs of one method."""
     est = LipschitzClassifier(hidden_layer_sizes=(200, 80), max_epochs=1,
                               random_state=0, callbacks__lipschitz=None,
-                              callbacks__collapse=None, **_params(method))
+                              callbacks__collapse=None, **method_params(method, 2.0))
     est.fit(X, y)  # initialisation, untimed
     est.set_params(max_epochs=epochs)
     profiler = cProfile.Profile()

@@ -218,9 +218,6 @@ def run_timing(dataset="digits", methods=None, *, data_dir=None, epochs=None,
     X_train = np.tile(X_train, (tile, 1))
     y_train = np.tile(y_train, tile)
     params = {m: method_params(m, 2.0) for m in METHODS}
-    # The slides' Table 1 times FGSM adversarial training ("ADV FGSM"):
-    # the regulariser's default.
-    params["adversarial"] = {"regularizer": "adversarial", "reg_lambda": 1.0}
     rows = time_methods(X_train, y_train, options["methods"], params,
                         epochs=options["epochs"], device=device, seed=seed)
     settings.update(n_train=len(X_train), n_features=X_train.shape[1],

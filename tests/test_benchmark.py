@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from sklip.__main__ import main
-from sklip.benchmark import METHODS, run_benchmark
+from sklip import LipschitzClassifier
+from sklip.benchmark import METHODS, method_params, run_benchmark
 
 from .conftest import MNIST_DIR
 
@@ -16,6 +17,21 @@ CLASSIFICATION_COLUMNS = ["method", "train_acc", "clean_acc", "fgsm_acc",
                           "certified@0.1", "certified@0.3",
                           "certified_bound", "lip_lower", "lip_upper",
                           "seconds", "time_ratio", "worst_case_seconds"]
+
+
+@pytest.mark.parametrize("method, attack, norm, epsilon", [
+    # The slides' "ADV FGSM" (Table 1) next to PGD adversarial training.
+    ("adversarial_fgsm", "fgsm", "inf", 0.1),
+    ("adversarial", "pgd", 2, 3.0),
+])
+def test_adversarial_training_rows(digits, method, attack, norm, epsilon):
+    X, _, y, _ = digits
+    clf = LipschitzClassifier(max_epochs=1, random_state=0,
+                              **method_params(method, 2.0)).fit(X, y)
+    assert clf.regularizer_.attack == attack
+    assert clf.regularizer_.norm == norm
+    assert clf.epsilon_ == pytest.approx(epsilon)
+    assert method in METHODS
 
 
 def test_benchmark_on_digits_writes_table_and_plots(tmp_path):
