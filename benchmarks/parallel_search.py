@@ -1,9 +1,9 @@
 """Time a GridSearchCV of sklip estimators with n_jobs=1 and n_jobs=2.
 
 Four candidates (TV at four λ) on scikit-learn's digits, three folds,
-searched sequentially, with joblib's default loky backend (the first search
-starts the worker processes, the second reuses them) and with the
-``"threading"`` backend; each row gives the seconds, the speed-up over the
+searched sequentially, with joblib's default loky backend (the first
+search starts the worker processes, later ones in the process reuse them)
+and with the ``"threading"`` backend; each row gives the seconds, the speed-up over the
 sequential search of the same round, and whether every fold's score equals
 the sequential search's. Run it alone on the machine::
 

@@ -12,7 +12,6 @@ from skorch.callbacks import Callback
 
 from ._auto_lambda import auto_lambda_scale, loss_and_separation
 from ._validation import check_choice, check_int, check_real
-from ._threads import check_n_threads
 from .attacks._checks import check_attack_random_state
 from .modules import ACTIVATIONS
 from .optim import resolve_optimizer
@@ -59,7 +58,6 @@ class HyperparameterChecks:
             size = self.get_params_for(prefix).get("batch_size")
             if size is not None:
                 self._check_batch_size(size, f"{prefix}__batch_size")
-        check_n_threads(self.n_threads)
         check_attack_random_state(self.random_state)
         self._check_criterion_param()
         self._check_callbacks_param()

@@ -56,6 +56,7 @@ _POWER_ITERATION = {"n_iter": 500, "tol": 1e-9}
 # Power iterations of the lower bounds: a few bring ||M v|| / ||v|| within
 # a few per cent of ||M||, which is all a screen needs.
 _LOWER_ITERATIONS = 8
+_START_ITERATIONS = 20
 
 # The lower bounds are shrunk by this factor, far more than any rounding
 # of the float64 sums can move them, so they stay below the exact bounds.
@@ -151,9 +152,9 @@ def masked_spectral_norms(weight, out_live, in_live):
 def masked_norm_lower_bounds(weight, out_live, in_live):
     """Lower bounds of ``||diag(out_live) · W · diag(in_live)||₂`` per point.
 
-    ``||M v|| / ||v||`` after a few power iterations, started from the top
-    right singular vector of the whole weight restricted to the live
-    inputs; any ``v`` gives a lower bound.
+    ``||M v||`` for a unit ``v`` after a few power iterations, started from
+    (an estimate of) the top right singular vector of the whole weight
+    restricted to the live inputs; any unit ``v`` gives a lower bound.
 
     Parameters
     ----------
@@ -167,14 +168,18 @@ def masked_norm_lower_bounds(weight, out_live, in_live):
     torch.Tensor of shape (n,)
     """
     out_mask, in_mask = out_live.to(weight.dtype), in_live.to(weight.dtype)
-    start = torch.linalg.svd(weight, full_matrices=False).Vh[0]
+    # The start only steers the iteration: a power iteration on the whole
+    # weight is far cheaper than its SVD, which is computed per chunk.
+    start = weight.new_ones(weight.shape[1])
+    for _ in range(_START_ITERATIONS):
+        start = weight.T @ (weight @ start)
+        start = start / start.norm().clamp_min(1e-300)
     v = in_mask * start
     for _ in range(_LOWER_ITERATIONS):
         v = ((v @ weight.T) * out_mask) @ weight * in_mask
+        # A point without live neurons keeps v = 0, and its bound is 0.
         v = v / v.norm(dim=1, keepdim=True).clamp_min(1e-300)
-    norms = ((v @ weight.T) * out_mask).norm(dim=1)
-    # A point whose v vanished (no live neuron) gets 0, a valid bound.
-    return norms / v.norm(dim=1).clamp_min(1e-300) * (v.norm(dim=1) > 0)
+    return ((v @ weight.T) * out_mask).norm(dim=1)
 
 
 def _linear_step(step, h, lip, live, eps, norms=masked_spectral_norms):
