@@ -2,7 +2,7 @@
 Fitting the slides' polynomial with and without CLIP
 ====================================================
 
-Reproduces the slides' Figures 7-8 ("DNN fitting polynomial function -
+Reproduces the slides' Figure 7 ("DNN fitting polynomial function -
 over-fitting vs Lipschitz regularisation"): the same perceptron is fitted to
 ``P(x) = s·(0.5 + 0.01x + x⁶)`` sampled on [−3, −2] ∪ [2, 3], once without a
 regulariser and once with CLIP (Bungert et al., SSVM 2021). In the gap
@@ -72,6 +72,6 @@ for name, model in models.items():
 ax.axvspan(-2, 2, color="grey", alpha=0.1)
 ax.set_xlabel("x")
 ax.set_ylabel("y")
-ax.set_title("Polynomial fit with and without CLIP (slides, Figs. 7-8)")
+ax.set_title("Polynomial fit with and without CLIP (slides, Fig. 7)")
 ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
 fig.savefig(os.path.join(OUTPUT, "polynomial_clip.png"), dpi=100)

@@ -21,9 +21,10 @@ def _benchmark(args):
         noise_sigma=args.noise_sigma, certify_eps=args.certify_eps,
         square_queries=args.square_queries,
         device=args.device, seed=args.seed,
-        output_dir=args.output, progress=not args.no_progress)
+        output_dir=args.output, progress=not args.no_progress,
+        preset=args.preset, n_jobs=args.n_jobs, lambdas=args.lambdas)
     print(f"sklip benchmark: {args.dataset}, {result.settings['epochs']} "
-          f"epochs, seed {args.seed}")
+          f"epochs, seed {args.seed}, {_PRESET_TITLES[args.preset]}")
     print(result.table())
     for path in result.files:
         print(f"wrote {path}")
@@ -58,13 +59,20 @@ def _mode(bench, args):
     (an option of one mode given to another is an error, not ignored)."""
     if args.tile != 1 and not args.timing:
         bench.error("--tile only applies to --timing")
+    if args.timing and args.lambdas is not None:
+        bench.error("--lambdas does not apply to --timing, which times "
+                    "every method at its own λ")
     if args.path and args.timing:
         bench.error("--path and --timing are two modes: choose one")
+    if args.path and args.preset != "tuned":
+        bench.error("--preset slides does not apply to --path, which draws "
+                    "every method's λ path at its tuned settings")
     for option in ("path_points", "path_epochs"):
         if getattr(args, option) is not None and not args.path:
             bench.error(f"{_option(option)} only applies to --path")
     if args.path:
-        for option in ("fgsm_eps", "noise_sigma", "certify_eps"):
+        for option in ("fgsm_eps", "noise_sigma", "certify_eps", "n_jobs",
+                       "lambdas"):
             if getattr(args, option) is not None:
                 bench.error(f"{_option(option)} does not apply to --path, "
                             f"which measures the worst case at --pgd-eps")
@@ -79,13 +87,14 @@ def _timing(args):
     rows, settings = run_timing(
         args.dataset, _names(args.methods), data_dir=args.data_dir,
         epochs=args.epochs, tile=args.tile, device=args.device,
-        seed=args.seed)
+        seed=args.seed, preset=args.preset)
     tiled = (f" ({settings['n_distinct']} tiled {args.tile} times)"
              if args.tile > 1 else "")
     print(f"sklip benchmark --timing: {args.dataset}, {settings['n_train']} "
           f"training samples{tiled}, MLP {settings['n_features']}-200-80-"
           f"{settings['n_classes']}, batch 128, median of "
-          f"{settings['epochs']} interleaved epochs")
+          f"{settings['epochs']} interleaved epochs, "
+          f"{_PRESET_TITLES[args.preset]}")
     print(format_timing(rows))
     return 0
 
@@ -122,6 +131,8 @@ def _parsers():
 
 def _add_run_options(bench, datasets, methods):
     """Options of the benchmark run: data, methods, attacks, output."""
+    from ._benchmark_presets import PRESETS
+
     bench.add_argument("--dataset", default="digits", choices=datasets)
     bench.add_argument("--data-dir", default=None,
                        help="folder with the MNIST IDX files")
@@ -149,6 +160,20 @@ def _add_run_options(bench, datasets, methods):
                        help="folder for results.csv/json and the plots "
                        "(path.csv/json and frontier.png with --path)")
     bench.add_argument("--no-progress", action="store_true")
+    bench.add_argument("--n-jobs", type=int, default=None,
+                       help="processes attacking the trained methods at once "
+                       "(default: one per core on the CPU; training runs "
+                       "in one process)")
+    bench.add_argument("--lambdas", type=float, nargs="+", default=None,
+                       metavar="LAMBDA",
+                       help="train every method at each of these λ from "
+                       "scratch, one run each (the slides' Figure 10 in "
+                       "training_history.png)")
+    bench.add_argument("--preset", default="tuned", choices=PRESETS,
+                       help="tuned: every method with sklip's searched "
+                       "settings; slides: the slides' Table 1 methods as "
+                       "the slides' algorithms (CLIP's accept rule, pTV's "
+                       "algorithm box)")
 
 
 def _add_mode_options(bench):
@@ -202,6 +227,10 @@ def _option(parameter):
 
 
 _OPTIONS = {"output_dir": "--output", "progress": "--no-progress"}
+
+#: How the first line of the output names the preset.
+_PRESET_TITLES = {"tuned": "sklip's tuned settings (--preset tuned)",
+                  "slides": "the slides' algorithms (--preset slides)"}
 
 
 class _Parser(argparse.ArgumentParser):

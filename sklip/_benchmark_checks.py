@@ -366,3 +366,16 @@ def check_path_options(options, epochs):
                                  "path_points", low=2),
         "path_epochs": (max(1, epochs // 3) if continued is None
                         else check_int(continued, "path_epochs"))}
+
+
+def check_n_jobs(n_jobs, device):
+    """Processes measuring the trained methods: ``None`` is every core on
+    the CPU and one process on an accelerator, which the processes would
+    share."""
+    if n_jobs is None:
+        return -1 if str(device) == "cpu" else 1
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) \
+            or n_jobs == 0:
+        raise OptionError("n_jobs", f"must be a non-zero integer (-1: every "
+                          f"core) or None, got {n_jobs!r}.")
+    return int(n_jobs)

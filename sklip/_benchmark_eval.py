@@ -12,6 +12,7 @@ every attack. :func:`make_attacks` is public as
 import time
 
 import numpy as np
+from joblib import Parallel, delayed
 
 from .attacks import get_attack
 from .lipschitz import (certify, lipschitz_exact_1d,
@@ -85,8 +86,12 @@ def _curve_eps_values(settings, eps_values):
 
 
 def classification_results(estimators, seconds, data, settings, eps_values,
-                           seed):
+                           seed, n_jobs=1):
     """The table's rows and the robustness curves of fitted classifiers.
+
+    The methods are measured independently of each other (every attack is
+    seeded by ``seed`` afresh), so ``n_jobs`` processes measure them at
+    once with the results of one process measuring them in turn.
 
     Parameters
     ----------
@@ -102,6 +107,9 @@ def classification_results(estimators, seconds, data, settings, eps_values,
         Attack -> radii of its curve, replacing the default ones.
     seed : int
         Seed of the attacks and of the Lipschitz lower bound.
+    n_jobs : int, default=1
+        Processes measuring methods at once (joblib's; ``-1``: one per
+        core, each with ``cores // n_jobs`` torch threads).
 
     Returns
     -------
@@ -118,17 +126,29 @@ def classification_results(estimators, seconds, data, settings, eps_values,
     curve_data = {name: (X_test, y_test) for name in attacks}
     n_curve = settings["curve_points"]
     curve_data["worst_case"] = (X_test[:n_curve], y_test[:n_curve])
-    rows, curves = [], {name: {} for name in attacks}
-    for method, est in estimators.items():
-        rows.append(_classification_row(method, est, data, attacks, seconds,
-                                        settings, seed))
-        for name, attack in attacks.items():
-            params = {k: v for k, v in attack.get_params().items()
-                      if k not in ("eps", "sigma")}
-            curves[name][method] = robustness_curve(
-                est, *curve_data[name], attack=name,
-                eps_values=eps_values[name], **params)
+    measured = Parallel(n_jobs=n_jobs)(
+        delayed(_measure)(method, est, data, attacks, seconds, settings,
+                          seed, curve_data, eps_values)
+        for method, est in estimators.items())
+    rows = [row for row, _ in measured]
+    curves = {name: {method: method_curves[name] for method, (_, method_curves)
+                     in zip(estimators, measured)} for name in attacks}
     return rows, curves
+
+
+def _measure(method, est, data, attacks, seconds, settings, seed, curve_data,
+             eps_values):
+    """One method's table row and robustness curves."""
+    row = _classification_row(method, est, data, attacks, seconds, settings,
+                              seed)
+    curves = {}
+    for name, attack in attacks.items():
+        params = {k: v for k, v in attack.get_params().items()
+                  if k not in ("eps", "sigma")}
+        curves[name] = robustness_curve(
+            est, *curve_data[name], attack=name,
+            eps_values=eps_values[name], **params)
+    return row, curves
 
 
 def _classification_row(method, est, data, attacks, seconds, settings, seed):

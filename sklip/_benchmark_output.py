@@ -1,7 +1,9 @@
 """Presenting a benchmark's results: the text table, CSV and JSON files and
 the PNG plots.
 
-:func:`format_table` is public as :func:`sklip.benchmark.format_table`;
+:class:`BenchmarkResult` and :func:`format_table` are public as
+:class:`sklip.benchmark.BenchmarkResult` and
+:func:`sklip.benchmark.format_table`;
 matplotlib is imported only when plots are written.
 """
 
@@ -11,7 +13,38 @@ import json
 import numpy as np
 import torch
 
-__all__ = ["format_table", "write_results"]
+__all__ = ["BenchmarkResult", "format_table", "write_results"]
+
+
+class BenchmarkResult:
+    """What :func:`run_benchmark` measured.
+
+    Attributes
+    ----------
+    rows : list of dict
+        One row of the table per method. Its ``time_ratio`` column (training
+        time relative to standard training) is present only when
+        ``"none"`` is among the methods run.
+    histories : dict
+        Method -> the fitted estimator's history (as a list of dicts).
+    curves : dict
+        Attack -> method -> :func:`~sklip.metrics.robustness_curve` output
+        (classification only).
+    files : list of Path
+        Files written (CSV, JSON, PNG).
+    """
+
+    def __init__(self, dataset, rows, histories, curves, settings):
+        self.dataset = dataset
+        self.rows = rows
+        self.histories = histories
+        self.curves = curves
+        self.settings = settings
+        self.files = []
+
+    def table(self):
+        """The table as text (see :func:`format_table`)."""
+        return format_table(self.rows)
 
 
 def format_table(rows):

@@ -23,6 +23,10 @@ from ._validation import caller_stacklevel
 
 __all__ = ["CollapseCheck"]
 
+#: Up to this many classes the per-batch class counts come from one
+#: confusion matrix (k² bins); above it, from three counts of k bins.
+CONFUSION_CLASSES = 64
+
 
 class CollapseCheck(Callback):
     """Warn when the last training epoch's predictions were constant.
@@ -141,6 +145,14 @@ class CollapseCheck(Callback):
         k = y_pred.shape[1]
         labels = y_pred.argmax(dim=1)
         y_true = y_true.long().clamp(0, k - 1)
+        if k <= CONFUSION_CLASSES:
+            # One count of the (true, predicted) pairs, the confusion
+            # matrix, gives all three (and no boolean indexing, which waits
+            # for the device).
+            confusion = torch.bincount(y_true * k + labels,
+                                       minlength=k * k).view(k, k)
+            return torch.stack([confusion.sum(0), confusion.sum(1),
+                                confusion.diagonal()]).double()
         predicted = torch.bincount(labels, minlength=k)
         true = torch.bincount(y_true, minlength=k)
         correct = torch.bincount(y_true[labels == y_true], minlength=k)

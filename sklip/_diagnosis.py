@@ -69,7 +69,10 @@ def _max_abs(values):
               else np.asarray(values))
     if values.size == 0:
         return None
-    return float(np.max(np.abs(values.astype(np.float64, copy=False))))
+    # The two extremes, read in the data's own dtype: no float64 copy of
+    # the whole training set (an absolute value of NaN stays NaN).
+    low, high = abs(float(np.min(values))), abs(float(np.max(values)))
+    return float(np.maximum(low, high))
 
 
 def likely_causes(net):

@@ -101,13 +101,22 @@ class ResolvedModel:
         # A dataset comes back checked item by item; as an array it stacks
         # its inputs.
         X = self._validate_X(_host_array(X))
-        return torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32),
-                               device=self.device)
+        return torch.as_tensor(_writable(np.ascontiguousarray(
+            X, dtype=np.float32)), device=self.device)
 
     def targets(self, y):
         """Class indices (int64) or float32 targets on :attr:`device`."""
-        return torch.as_tensor(self._validate_y(_host_array(y)),
+        return torch.as_tensor(_writable(self._validate_y(_host_array(y))),
                                device=self.device)
+
+
+def _writable(array):
+    """``array``, copied if it is read-only: joblib hands its workers large
+    arrays as read-only memory maps, and a tensor sharing such memory is
+    unsafe to write (torch warns about it)."""
+    if isinstance(array, np.ndarray) and not array.flags.writeable:
+        return array.copy()
+    return array
 
 
 def _host_array(data):

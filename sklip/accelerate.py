@@ -28,6 +28,7 @@ This module imports neither ``accelerate`` nor anything that needs it:
 
 import sys
 import warnings
+from contextlib import contextmanager
 
 import torch
 from skorch.exceptions import DeviceWarning
@@ -84,7 +85,13 @@ class _AcceleratedLipschitzNet(AccelerateMixin):
         # calling it, so LipschitzNet.initialize's own steps come first.
         self._check_accelerator_process()
         self._initialize_lipschitz_parts()
-        return super().initialize()
+        with self._print_sink_resolved():
+            return super().initialize()
+
+    def set_params(self, **kwargs):
+        # Setting a callback's parameter re-initialises the callbacks.
+        with self._print_sink_resolved():
+            return super().set_params(**kwargs)
 
     def initialize_criterion(self):
         """Build ``criterion_``; keep a loss without trainable parameters out
@@ -132,21 +139,31 @@ class _AcceleratedLipschitzNet(AccelerateMixin):
         iterator, kwargs = self._iterator_args(dataset, training)
         return self.accelerator.prepare(iterator(dataset, **kwargs))
 
-    def _initialize_callbacks(self):
-        # AccelerateMixin turns the sink "auto" into accelerator.print for
-        # good: that changes a hyperparameter, and skorch's PrintLog prints
-        # to any sink other than print whatever verbose says. Resolve it for
-        # this initialisation only, and keep verbose=0 silent.
-        if not (isinstance(self.callbacks__print_log__sink, str)
-                and self.callbacks__print_log__sink == "auto"):
-            return super()._initialize_callbacks()
-        self.callbacks__print_log__sink = (
-            getattr(self.accelerator, "print", print) if self.verbose
-            else print)
+    @contextmanager
+    def _print_sink_resolved(self):
+        """Resolve the print sink ``"auto"`` while callbacks are built.
+
+        AccelerateMixin turns the sink ``"auto"`` into
+        ``accelerator.print`` for good when it builds the callbacks: that
+        changes a hyperparameter (a clone would no longer be equal), and
+        skorch's PrintLog prints to any sink other than ``print`` whatever
+        ``verbose`` says. Here ``"auto"`` means ``accelerator.print`` (the
+        main process only) with ``verbose`` and ``print`` (which PrintLog
+        keeps silent) without, for the time the callbacks are built, and
+        is ``"auto"`` again afterwards unless it was set meanwhile.
+        """
+        sink = vars(self).get("callbacks__print_log__sink")
+        if not (isinstance(sink, str) and sink == "auto"):
+            yield
+            return
+        resolved = (getattr(self.accelerator, "print", print) if self.verbose
+                    else print)
+        self.callbacks__print_log__sink = resolved
         try:
-            return super()._initialize_callbacks()
+            yield
         finally:
-            self.callbacks__print_log__sink = "auto"
+            if vars(self).get("callbacks__print_log__sink") is resolved:
+                self.callbacks__print_log__sink = "auto"
 
     def __setstate__(self, state):
         # skorch's unpickling replaces device=None by the device the tensors

@@ -24,20 +24,23 @@ import numpy as np
 from ._benchmark_checks import (MAX_SEED, N_FEATURES, OptionError,
                                OptionTypeError, check_attack_options,
                                check_device, check_int, check_methods,
-                               check_output_dir, check_path_options,
+                               check_n_jobs, check_output_dir, check_path_options,
                                check_tile_memory,
                                load_checked_data)
 from ._benchmark_data import load_data
 from ._benchmark_eval import (classification_results, make_attacks,
                               regression_rows)
 from ._benchmark_fit import fit_all
-from ._benchmark_output import format_table, write_results
+from ._benchmark_output import BenchmarkResult, format_table, write_results
 from ._benchmark_path import PathResult, run_path
+from ._benchmark_presets import (PRESETS, check_preset, preset_params,
+                                 slides_methods)
+from ._benchmark_sweep import check_lambdas, sweep_factory, sweep_runs
 from .estimators import LipschitzClassifier, LipschitzRegressor
 from .modules import OneLipschitzMLP
 
 __all__ = ["METHODS", "CLASSIFICATION_ONLY", "DATASETS", "METHOD_PARAMS",
-           "method_params", "make_attacks", "TRAINING_RADIUS_FACTOR",
+           "PRESETS", "method_params", "make_attacks", "TRAINING_RADIUS_FACTOR",
            "run_benchmark", "load_data", "format_table",
            "BenchmarkResult", "run_path", "PathResult"]
 
@@ -91,7 +94,7 @@ TRAINING_RADIUS_FACTOR = 1.5
 _DATA_METHOD_PARAMS = {"digits": {"ptv": {"reg_lambda": 1.0}}}
 
 
-def method_params(method, pgd_eps, dataset="mnist"):
+def method_params(method, pgd_eps, dataset="mnist", preset="tuned"):
     """Estimator parameters of a method for an evaluation at PGD radius
     ``pgd_eps``.
 
@@ -103,6 +106,9 @@ def method_params(method, pgd_eps, dataset="mnist"):
         L2 radius of the PGD column of the table.
     dataset : str, default="mnist"
         The data set (digits lowers pTV's λ to 1).
+    preset : {"tuned", "slides"}, default="tuned"
+        sklip's tuned settings, or the slides' algorithms (see
+        :mod:`sklip._benchmark_presets`).
 
     Returns
     -------
@@ -112,7 +118,7 @@ def method_params(method, pgd_eps, dataset="mnist"):
     params.update(_DATA_METHOD_PARAMS.get(dataset, {}).get(method, {}))
     if method in ("ptv", "adversarial"):
         params["epsilon"] = TRAINING_RADIUS_FACTOR * float(pgd_eps)
-    return params
+    return preset_params(method, params, preset)
 
 
 #: Estimator parameters of each method on the polynomial task (targets in
@@ -139,44 +145,13 @@ _DATA_DEFAULTS = {
 }
 
 
-class BenchmarkResult:
-    """What :func:`run_benchmark` measured.
-
-    Attributes
-    ----------
-    rows : list of dict
-        One row of the table per method. Its ``time_ratio`` column (training
-        time relative to standard training) is present only when
-        ``"none"`` is among the methods run.
-    histories : dict
-        Method -> the fitted estimator's history (as a list of dicts).
-    curves : dict
-        Attack -> method -> :func:`~sklip.metrics.robustness_curve` output
-        (classification only).
-    files : list of Path
-        Files written (CSV, JSON, PNG).
-    """
-
-    def __init__(self, dataset, rows, histories, curves, settings):
-        self.dataset = dataset
-        self.rows = rows
-        self.histories = histories
-        self.curves = curves
-        self.settings = settings
-        self.files = []
-
-    def table(self):
-        """The table as text (see :func:`format_table`)."""
-        return format_table(self.rows)
-
-
 #: Options of the attacks and certificates: classification only.
 _ATTACK_OPTIONS = ("fgsm_eps", "pgd_eps", "noise_sigma", "certify_eps",
                    "pgd_n_iter", "square_queries", "curve_points")
 
-_TIMING_OPTIONS = {"data_dir", "epochs", "device", "seed"}
+_TIMING_OPTIONS = {"data_dir", "epochs", "device", "seed", "preset"}
 _BENCHMARK_OPTIONS = _TIMING_OPTIONS | set(_ATTACK_OPTIONS) | {
-    "eps_values", "output_dir", "progress"}
+    "eps_values", "output_dir", "progress", "n_jobs", "lambdas"}
 _PATH_OPTIONS = {"path_points", "path_epochs"}
 
 
@@ -229,7 +204,11 @@ def check_options(dataset="digits", methods=None, *, timing=False, tile=1,
         _BENCHMARK_OPTIONS | (_PATH_OPTIONS if path else set())))
     if unknown:
         raise TypeError(f"check_options got unexpected option(s) {unknown}.")
-    checked = {"methods": check_methods(
+    preset = check_preset(options.get("preset", "tuned"), path)
+    if methods is None and preset == "slides":
+        methods = slides_methods(dataset == "polynomial" and
+                                 tuple(POLYNOMIAL_PARAMS) or METHODS)
+    checked = {"preset": preset, "methods": check_methods(
         methods, METHODS, tuple(POLYNOMIAL_PARAMS) if dataset == "polynomial"
         else None, CLASSIFICATION_ONLY)}
     epochs = options.get("epochs")
@@ -250,6 +229,9 @@ def check_options(dataset="digits", methods=None, *, timing=False, tile=1,
             raise OptionTypeError("progress", f"must be a bool, got "
                                   f"{progress!r}.")
         checked["output_dir"] = check_output_dir(options.get("output_dir"))
+        checked["n_jobs"] = check_n_jobs(options.get("n_jobs"),
+                                         options.get("device", "cpu"))
+        checked["lambdas"] = check_lambdas(options.get("lambdas"))
     checked["data"] = load_checked_data(dataset, options.get("data_dir"),
                                         seed)
     if timing:
@@ -262,7 +244,8 @@ def run_benchmark(dataset="digits", methods=None, *, data_dir=None,
                   epochs=None, fgsm_eps=None, pgd_eps=None, pgd_n_iter=100,
                   noise_sigma=None, certify_eps=None, eps_values=None,
                   square_queries=5000, curve_points=500, device="cpu",
-                  seed=0, output_dir=None, progress=True):
+                  seed=0, output_dir=None, progress=True, preset="tuned",
+                  n_jobs=None, lambdas=None):
     """Train every method on the same data and network and measure them.
 
     Parameters
@@ -274,7 +257,8 @@ def run_benchmark(dataset="digits", methods=None, *, data_dir=None,
     methods : sequence of str or None, default=None
         Which of :data:`METHODS`; ``None`` runs them all (on the polynomial
         task all but the classification-only ``"margin"`` and
-        ``"one_lipschitz"``).
+        ``"one_lipschitz"``; with ``preset="slides"`` those of the slides'
+        Table 1: none, clip, sumlip, tv, ptv, adversarial_fgsm).
     data_dir : str or Path or None
         Folder of the MNIST IDX files.
     epochs : int or None
@@ -307,6 +291,25 @@ def run_benchmark(dataset="digits", methods=None, *, data_dir=None,
         ``None`` writes nothing.
     progress : bool, default=True
         Show a progress bar of the training epochs.
+    preset : {"tuned", "slides"}, default="tuned"
+        ``"tuned"``: every method with sklip's searched settings.
+        ``"slides"``: CLIP and SumLip with the CLIP reference's accept rule,
+        pTV as the slides' algorithm box (every batch point anchors a pair,
+        ε × 0.9 per epoch, λ ± 0.01 per batch against α = 0.95); see
+        :mod:`sklip._benchmark_presets` for every difference.
+    n_jobs : int or None, default=None
+        Processes that attack and measure the trained methods at once, each
+        method in one process (the training, whose seconds the table
+        reports, runs in this process, one method after the other).
+        ``None``: one per core on the CPU, 1 on another device; ``-1``
+        every core. The results are those of one process (every attack is
+        seeded afresh for each method); ``worst_case_seconds`` is then the
+        time of a process sharing the machine with the others.
+    lambdas : sequence of float or None, default=None
+        Train every method (but ``"none"``) at each of these λ, from
+        scratch, as its own run labelled ``"<method> λ=<value>"`` (the
+        slides' Figure 10 in ``training_history.png``); ``None`` trains
+        each at its own λ.
 
     Returns
     -------
@@ -325,26 +328,33 @@ def run_benchmark(dataset="digits", methods=None, *, data_dir=None,
         noise_sigma=noise_sigma, certify_eps=certify_eps,
         eps_values=eps_values, square_queries=square_queries,
         curve_points=curve_points, device=device, seed=seed,
-        output_dir=output_dir, progress=progress)
-    methods, epochs = options["methods"], options["epochs"]
+        output_dir=output_dir, progress=progress, preset=preset,
+        n_jobs=n_jobs, lambdas=lambdas)
+    epochs = options["epochs"]
+    runs = sweep_runs(options["methods"], options["lambdas"])
+    methods = list(runs)
     X_train, X_test, y_train, y_test = data = options["data"]
-    settings = {"dataset": dataset, "epochs": epochs, "seed": seed,
+    settings = {"dataset": dataset, "preset": preset, "epochs": epochs,
+                "seed": seed, "lambdas": options["lambdas"],
                 "device": str(device), "n_train": len(X_train),
                 "n_test": len(X_test)}
     if dataset == "polynomial":
         estimators, seconds = fit_all(
-            methods, _regressor_factory(epochs, device, seed), X_train,
-            y_train, epochs, progress)
+            methods, sweep_factory(
+                _regressor_factory(epochs, device, seed, preset), runs),
+            X_train, y_train, epochs, progress)
         rows = regression_rows(estimators, seconds, data)
         curves = {}
     else:
         settings.update((k, options[k]) for k in _ATTACK_OPTIONS)
         settings["curve_points"] = min(curve_points, len(X_test))
         estimators, seconds = fit_all(
-            methods, _classifier_factory(epochs, device, seed, settings),
+            methods, sweep_factory(
+                _classifier_factory(epochs, device, seed, settings), runs),
             X_train, y_train, epochs, progress)
         rows, curves = classification_results(
-            estimators, seconds, data, settings, options["eps_values"], seed)
+            estimators, seconds, data, settings, options["eps_values"], seed,
+            options["n_jobs"])
     histories = {m: [dict((k, v) for k, v in epoch.items() if k != "batches")
                      for epoch in est.history] for m, est in estimators.items()}
     result = BenchmarkResult(dataset, rows, histories, curves, settings)
@@ -362,18 +372,19 @@ def _classifier_factory(epochs, device, seed, settings):
         return LipschitzClassifier(
             hidden_layer_sizes=n_hidden, max_epochs=epochs, device=device,
             random_state=seed,
-            **method_params(method, settings["pgd_eps"], settings["dataset"]))
+            **method_params(method, settings["pgd_eps"], settings["dataset"],
+                            settings.get("preset", "tuned")))
 
     return make
 
 
-def _regressor_factory(epochs, device, seed):
+def _regressor_factory(epochs, device, seed, preset="tuned"):
     """``make(method)``: the unfitted regressor of a method on the
     polynomial task."""
     def make(method):
-        return LipschitzRegressor(hidden_layer_sizes=(64, 64),
-                                  max_epochs=epochs, lr=0.01, batch_size=32,
-                                  device=device, random_state=seed,
-                                  **POLYNOMIAL_PARAMS[method])
+        return LipschitzRegressor(
+            hidden_layer_sizes=(64, 64), max_epochs=epochs, lr=0.01,
+            batch_size=32, device=device, random_state=seed,
+            **preset_params(method, POLYNOMIAL_PARAMS[method], preset))
 
     return make

@@ -177,7 +177,7 @@ def _check_timing_args(X, y, methods, method_params, hidden, epochs,
 
 
 def run_timing(dataset="digits", methods=None, *, data_dir=None, epochs=None,
-               tile=1, device="cpu", seed=0):
+               tile=1, device="cpu", seed=0, preset="tuned"):
     """Time every method's training on a benchmark data set.
 
     The options are those of :func:`sklip.benchmark.run_benchmark` and are
@@ -198,6 +198,9 @@ def run_timing(dataset="digits", methods=None, *, data_dir=None, epochs=None,
         images into the 48,000 of a GPU timing).
     device : str, default="cpu"
     seed : int, default=0
+    preset : {"tuned", "slides"}, default="tuned"
+        The methods' settings, as in
+        :func:`~sklip.benchmark.run_benchmark`.
 
     Returns
     -------
@@ -211,13 +214,13 @@ def run_timing(dataset="digits", methods=None, *, data_dir=None, epochs=None,
 
     options = check_options(dataset, methods, timing=True, tile=tile,
                             data_dir=data_dir, epochs=epochs, device=device,
-                            seed=seed)
+                            seed=seed, preset=preset)
     X_train, _, y_train, _ = options["data"]
     settings = {"dataset": dataset, "epochs": options["epochs"],
                 "tile": tile, "n_distinct": len(X_train)}
     X_train = np.tile(X_train, (tile, 1))
     y_train = np.tile(y_train, tile)
-    params = {m: method_params(m, 2.0) for m in METHODS}
+    params = {m: method_params(m, 2.0, preset=preset) for m in METHODS}
     rows = time_methods(X_train, y_train, options["methods"], params,
                         epochs=options["epochs"], device=device, seed=seed)
     settings.update(n_train=len(X_train), n_features=X_train.shape[1],

@@ -166,6 +166,29 @@ def test_silent_unless_verbose(accelerator, small, capsys):
     assert "train_loss" in capsys.readouterr().out
 
 
+def test_callback_parameters_keep_the_sink_auto(accelerator, small, capsys):
+    # Setting a callback parameter rebuilds the callbacks; AccelerateMixin
+    # would then replace the sink "auto" for good (and print whatever
+    # verbose says).
+    X, _, y, _ = small
+    clf = AcceleratedLipschitzClassifier(accelerator=accelerator, **FAST)
+    clf.fit(X, y)
+    clf.set_params(callbacks__print_log__keys_ignored=["dur"])
+    assert clf.get_params(deep=False)["callbacks__print_log__sink"] == "auto"
+    clf.partial_fit(X, y)
+    assert capsys.readouterr().out == ""
+    clf.set_params(verbose=1, callbacks__print_log__keys_ignored=None)
+    clf.partial_fit(X, y)
+    assert "train_loss" in capsys.readouterr().out
+    assert clf.get_params(deep=False)["callbacks__print_log__sink"] == "auto"
+    # A sink set by the user is kept.
+    lines = []
+    clf.set_params(callbacks__print_log__sink=lines.append)
+    clf.partial_fit(X, y)
+    assert clf.get_params(deep=False)["callbacks__print_log__sink"] == lines.append
+    assert lines and "train_loss" in lines[0]
+
+
 def test_dataset_input(accelerator, small):
     X, X_test, y, _ = small
 

@@ -317,3 +317,21 @@ def test_attacks_clone_and_pickle():
         assert other.get_params() == attack.get_params()
     assert attack.set_params(eps=1.0).radius == 1.0
     assert isinstance(attack, Attack) and NoiseAttack(0.2).radius == 0.2
+
+
+@pytest.mark.parametrize("attack", [FGSMAttack(0.1),
+                                    NoiseAttack(0.1, random_state=0)])
+def test_read_only_inputs_are_attacked_without_warnings(digits, digits_clf,
+                                                        attack):
+    # joblib hands its workers large arrays as read-only memory maps (a
+    # robustness scorer in a parallel search); torch warns about tensors
+    # sharing such memory, so the inputs are copied instead.
+    X, y = digits[1].copy(), digits[3].copy()
+    expected = attack.generate(digits_clf, X, y)
+    X.setflags(write=False)
+    y.setflags(write=False)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        X_adv = attack.generate(digits_clf, X, y)
+    np.testing.assert_array_equal(X_adv, expected)

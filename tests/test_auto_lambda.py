@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from sklearn.exceptions import ConvergenceWarning
 from torch import nn
 
@@ -182,3 +183,22 @@ def test_ptv_docstring_states_its_defaults():
             f"{PTVRegularizer.default_epsilon:g})") in doc
     assert (f"default :attr:`default_epsilon_decay` = "
             f"{PTVRegularizer.default_epsilon_decay:g}") in doc
+
+
+@pytest.mark.parametrize("k", [2, 10, 64, 65, 200])
+def test_class_counts_are_the_confusion_margins(k):
+    # Predicted, true and correctly predicted counts per class, whichever
+    # way they are counted (one confusion matrix up to CONFUSION_CLASSES
+    # classes, three counts above).
+    import sklip._collapse as collapse
+
+    generator = torch.Generator().manual_seed(k)
+    y_pred = torch.randn(300, k, generator=generator)
+    y_true = torch.randint(0, k, (300,), generator=generator)
+    counts = collapse.CollapseCheck._class_counts(y_pred, y_true)
+    labels = y_pred.argmax(1).numpy()
+    expected = np.stack([np.bincount(labels, minlength=k),
+                         np.bincount(y_true.numpy(), minlength=k),
+                         np.bincount(y_true.numpy()[labels == y_true.numpy()],
+                                     minlength=k)])
+    np.testing.assert_array_equal(counts.numpy(), expected)

@@ -194,6 +194,8 @@ def test_cli_prints_table_on_mnist(tmp_path, capsys):
     (["benchmark", "--square-queries", "0"], "--square-queries"),
     (["benchmark", "--pgd-n-iter", "0"], "--pgd-n-iter"),
     (["benchmark", "--certify-eps", "-0.1"], "--certify-eps"),
+    (["benchmark", "--n-jobs", "0"], "--n-jobs must be a non-zero integer"),
+    (["benchmark", "--path", "--n-jobs", "2"], "--n-jobs does not apply"),
 ])
 def test_cli_bad_options_give_one_clear_line(argv, message, capsys):
     with pytest.raises(SystemExit) as info:
@@ -243,3 +245,27 @@ def test_timing_mode_refuses_regression(capsys):
     with pytest.raises(SystemExit):
         main(["benchmark", "--timing", "--dataset", "polynomial"])
     assert "--timing measures classifiers" in capsys.readouterr().err
+
+
+def test_parallel_measurement_gives_the_sequential_results():
+    # Every attack is seeded afresh per method, so processes measuring the
+    # methods at once give the table and curves of one process.
+    options = dict(epochs=1, pgd_n_iter=2, square_queries=10,
+                   curve_points=60, progress=False)
+    methods = ["none", "clip", "tv"]
+    one = run_benchmark("digits", methods, n_jobs=1, **options)
+    two = run_benchmark("digits", methods, n_jobs=2, **options)
+    for row_one, row_two in zip(one.rows, two.rows):
+        for key in row_one:
+            if key not in ("seconds", "time_ratio", "worst_case_seconds"):
+                assert row_one[key] == row_two[key], (row_one["method"], key)
+    for attack, by_method in one.curves.items():
+        for method, curve in by_method.items():
+            np.testing.assert_array_equal(
+                curve["accuracy"], two.curves[attack][method]["accuracy"])
+
+
+@pytest.mark.parametrize("n_jobs", [0, 1.5, "2", True])
+def test_n_jobs_is_checked(n_jobs):
+    with pytest.raises((ValueError, TypeError), match="n_jobs must be"):
+        run_benchmark("digits", ["none"], n_jobs=n_jobs)

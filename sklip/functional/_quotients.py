@@ -91,8 +91,8 @@ def _value_and_grad(module, pairs, m):
     q2 = r.square().sum(1) / d.square().sum(1).clamp_min(_MIN_DISTANCE ** 2)
     grad_out = _opposed(r).view_as(out)
     grad, = torch.autograd.grad(out, inputs, grad_out)
-    grad = _halves(grad, m) - _opposed(q2[:, None] * d)
-    return q2, grad.view_as(pairs)
+    grad, qd = _halves(grad, m), q2[:, None] * d
+    return q2, torch.stack([grad[0] - qd, grad[1] + qd]).view_as(pairs)
 
 
 def _opposed(t):
@@ -277,9 +277,15 @@ def _apart(pairs, m, min_distance):
     x = _halves(pairs, m)
     diff = x[0] - x[1]
     distance = torch.linalg.vector_norm(diff, dim=1, keepdim=True)
+    if pairs.device.type == "cpu" and not bool(
+            (distance < min_distance).any()):
+        # Every pair is far enough apart (the usual case): the stretch
+        # below would add zeros. On the CPU the test costs no device sync.
+        return pairs
     # Each point moves out along the pair's difference by half the missing
     # distance; pairs already far enough apart get a factor of 0 (a
     # multiplication rather than a data-dependent branch: no host sync).
     stretch = (min_distance / distance.clamp_min(torch.finfo(diff.dtype).tiny)
                ).clamp_min(1) - 1
-    return (x + _opposed((0.5 * stretch) * diff)).view_as(pairs)
+    half = (0.5 * stretch) * diff
+    return torch.stack([x[0] + half, x[1] - half]).view_as(pairs)
