@@ -332,7 +332,7 @@ def run_benchmark(dataset="digits", methods=None, *, data_dir=None,
         n_jobs=n_jobs, lambdas=lambdas)
     epochs = options["epochs"]
     runs = sweep_runs(options["methods"], options["lambdas"])
-    methods = list(runs)
+    methods = tuple(runs)
     X_train, X_test, y_train, y_test = data = options["data"]
     settings = {"dataset": dataset, "preset": preset, "epochs": epochs,
                 "seed": seed, "lambdas": options["lambdas"],
