@@ -298,6 +298,7 @@ class LipschitzNet(TrainingLoop, FitChecks, HyperparameterChecks, InputChecks,
                 "on; set warm_start=False to fit new data from scratch."
             ) from exc
         if not continuing:
+            self._choose_lambda_by_path(X, y)
             self._initialize_checked(regularizer)
         return self._train(X, y, sample_weight)
 
@@ -332,6 +333,8 @@ class LipschitzNet(TrainingLoop, FitChecks, HyperparameterChecks, InputChecks,
         seen_data = self.initialized_ and hasattr(self, "input_shape_")
         X, y = self._validate_fit_data(X, y, reset=not seen_data,
                                        classes=classes)
+        if not seen_data:
+            self._choose_lambda_by_path(X, y)
         if not self.initialized_:
             self._initialize_checked(regularizer)
         return self._train(X, y, sample_weight)

@@ -111,7 +111,7 @@ def likely_causes(net):
         regularizer = getattr(net, "regularizer_", None)
         reg_name = getattr(regularizer, "name", None) or type(
             regularizer).__name__
-        auto = " from reg_lambda='auto'" if isinstance(
+        auto = f" from reg_lambda={net.reg_lambda!r}" if isinstance(
             net.reg_lambda, str) else ""
         then.append(
             f"the penalty λ·R(f) (regularizer={reg_name!r}, λ = "

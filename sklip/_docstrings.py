@@ -25,13 +25,19 @@ _SHARED_PARAMETERS = """\
         ``"adversarial"``, ``"margin"`` (classifiers only) or a
         :class:`~sklip.regularizers.Regularizer` object. Its own parameters
         are reachable as ``regularizer__<name>``.
-    reg_lambda : float or "auto", default="auto"
+    reg_lambda : float, "auto" or "path", default="auto"
         Initial regularisation weight λ (≥ 0). ``"auto"`` takes the
         regulariser's ``default_lambda``, chosen on MNIST by
         ``benchmarks/search_defaults.py`` (the most robust under the worst
         case of strong attacks at 95 % clean accuracy or more; for margin
         training the most certified at 96 % or more):
-        {auto_lambdas} (adversarial training's λ only switches it on).
+        {auto_lambdas} (adversarial training's λ only switches it on),
+        scaled down to the data. ``"path"`` chooses λ on the training data
+        before training: a 3-fold cross-validated, warm-started path of 6 λ
+        around the ``"auto"`` value, scored clean and robust and picked by
+        the one-standard-error rule (:class:`~sklip.LipschitzClassifierCV`
+        with its defaults; about 30 times the cost of the fit itself on the
+        digits MLP, most of it robust scoring; scores in ``lambda_path_``).
     target_accuracy : float or None, default=None
         Threshold α of the warm-up and of the discrepancy rule, compared with
         the running training {score}. ``None`` keeps λ fixed.
@@ -114,6 +120,9 @@ ATTRIBUTES = """\
         The regulariser used for training, with its state (e.g. the pairs).
     reg_lambda_ : float
         λ at the end of training (after warm-up and discrepancy rule).
+    lambda_path_ : dict
+        With ``reg_lambda="path"`` only: the search's ``lambdas``, its
+        per-fold ``scores`` and ``robust_scores`` and its ``rule``.
     epsilon_ : float or None
         The radius ε after the last epoch's decay (``None`` for a
         regulariser without one).

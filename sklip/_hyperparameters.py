@@ -11,6 +11,7 @@ from sklearn.base import is_classifier
 from skorch.callbacks import Callback
 
 from ._auto_lambda import auto_lambda_scale, loss_and_separation
+from ._path_lambda import lambda_from_path
 from ._validation import check_choice, check_int, check_real
 from .attacks._checks import check_attack_random_state
 from .modules import ACTIVATIONS
@@ -106,7 +107,9 @@ class HyperparameterChecks:
             f"{callbacks!r}.")
 
     def _check_lambda_params(self):
-        if not (isinstance(self.reg_lambda, str) and self.reg_lambda == "auto"):
+        if isinstance(self.reg_lambda, str):
+            check_choice(self.reg_lambda, "reg_lambda", ["auto", "path"])
+        else:
             check_real(self.reg_lambda, "reg_lambda", min_val=0)
         check_real(self.target_accuracy, "target_accuracy", min_val=0,
                    max_val=1,
@@ -199,8 +202,21 @@ class HyperparameterChecks:
                 X, None if dataset else y, is_classifier(self))
         return X, y
 
+    def _choose_lambda_by_path(self, X, y):
+        """With ``reg_lambda="path"``, choose λ by a cross-validated path on
+        the training data (:mod:`sklip._path_lambda`); forget an earlier
+        choice otherwise."""
+        vars(self).pop("_path_lambda", None)
+        vars(self).pop("lambda_path_", None)
+        if isinstance(self.reg_lambda, str) and self.reg_lambda == "path":
+            self._path_lambda, self.lambda_path_ = lambda_from_path(
+                self, X, y)
+
     def _resolved_reg_lambda(self):
-        if isinstance(self.reg_lambda, str):  # "auto"
+        chosen = vars(self).get("_path_lambda")
+        if self.reg_lambda == "path" and chosen is not None:
+            return chosen
+        if isinstance(self.reg_lambda, str):  # "auto", or the path's centre
             regularizer = self.regularizer_
             return float(regularizer.default_lambda) * auto_lambda_scale(
                 vars(self).get("_loss_and_separation"),
