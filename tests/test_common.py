@@ -3,9 +3,7 @@
 Every check passes, at the small settings below and
 (``test_check_estimator_at_defaults``) at the defaults, except the one that
 no mini-batch network can pass and that scikit-learn itself expects its
-``MLPClassifier`` and ``SGDClassifier`` to fail (``EXPECTED_FAILURES``), and,
-for the regressor, one whose tolerance is below float32 rounding
-(``REGRESSOR_FAILURES``).
+``MLPClassifier`` and ``SGDClassifier`` to fail (``EXPECTED_FAILURES``).
 """
 
 import pickle
