@@ -36,7 +36,7 @@ _SHARED_PARAMETERS = """\
         before training: a 3-fold cross-validated, warm-started path of 6 λ
         around the ``"auto"`` value, scored clean and robust and picked by
         the one-standard-error rule (:class:`~sklip.LipschitzClassifierCV`
-        with its defaults; about 30 times the cost of the fit itself on the
+        with its defaults; about 27 times the cost of the fit itself on the
         digits MLP, most of it robust scoring; scores in ``lambda_path_``).
     target_accuracy : float or None, default=None
         Threshold α of the warm-up and of the discrepancy rule, compared with

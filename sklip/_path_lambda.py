@@ -13,8 +13,9 @@ score, λ picked by the one-standard-error rule — and then trains once at
 the chosen λ as with a number. The cost is that of the search:
 ``3 · (max_epochs + 5 · max_epochs // 3)`` epochs on two thirds of the
 data (about 5 fits) plus 18 robustness evaluations, which dominate: on the
-digits MLP (64 hidden units, 20 epochs, 1,400 images) a fit with
-``"path"`` took 11.1 s against 0.36 s with ``"auto"``. The path's scores
+digits MLP (64 hidden units, 20 epochs, 1,400 images, TV) a fit with
+``"path"`` took 8.5 s against 0.31 s with ``"auto"``
+(``benchmarks/path_lambda_cost.py``). The path's scores
 are kept in ``lambda_path_``; ``sample_weight`` weights the final fit
 only (the path is scored unweighted).
 """

@@ -12,12 +12,6 @@ from sklip._benchmark_presets import SLIDES_METHODS
 from sklip.benchmark import METHODS, check_options, method_params
 
 
-def test_tuned_preset_is_the_default():
-    for method in METHODS:
-        assert method_params(method, 2.0) == method_params(
-            method, 2.0, preset="tuned")
-
-
 def test_slides_preset_changes_only_what_the_slides_say():
     tuned = {m: method_params(m, 2.0) for m in METHODS}
     slides = {m: method_params(m, 2.0, preset="slides") for m in METHODS}
