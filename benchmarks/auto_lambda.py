@@ -7,8 +7,9 @@ accuracy (R² for regressors), its ratio to standard training's, the λ that
 "auto" resolved to and whether the collapse warning fired. The settings
 are the tests' and examples' networks: the digits MLP, a small CNN on the
 8x8 digits images, an MLP on 2,000 real MNIST images
-(``../shared/data/mnist``), iris, the polynomial task and
-``make_regression``.
+(``../shared/data/mnist``), standardised iris, the polynomial task and
+``make_regression``; and one setting beyond them, iris as loaded
+(centimetres; ``raw iris MLP``), reported apart.
 
     OMP_NUM_THREADS=1 python benchmarks/auto_lambda.py
     OMP_NUM_THREADS=1 python benchmarks/auto_lambda.py --lam default  # before
@@ -36,6 +37,9 @@ MNIST_DIR = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" \
     / "mnist"
 CLASSIFIER_REGS = ("clip", "sumlip", "tv", "ptv", "adversarial", "margin")
 REGRESSOR_REGS = ("clip", "sumlip", "tv", "ptv", "adversarial")
+#: Settings beyond the tests' and examples', whose lowest ratio is printed
+#: apart.
+EXTRA_SETTINGS = ("raw iris MLP",)
 
 
 class SmallCNN(nn.Module):
@@ -69,11 +73,17 @@ def settings():
                                  Xm[:2000], Xm[8000:9000], ym[:2000],
                                  ym[8000:9000])
     Xi, yi = load_iris(return_X_y=True)
-    # One batch per epoch: the estimator's default 50 epochs.
+    iris = train_test_split(Xi.astype(np.float32), yi, test_size=0.3,
+                            random_state=0, stratify=yi)
+    # The tests' iris: standardised (by the training split here). One batch
+    # per epoch: the estimator's default 50 epochs.
+    scaler = StandardScaler().fit(iris[0])
     out["iris MLP"] = (LipschitzClassifier, {"max_epochs": 50},
-                       *train_test_split(
-                           Xi.astype(np.float32), yi, test_size=0.3,
-                           random_state=0, stratify=yi))
+                       scaler.transform(iris[0]).astype(np.float32),
+                       scaler.transform(iris[1]).astype(np.float32),
+                       *iris[2:])
+    # Beyond the tests: iris as loaded, centimetres, not standardised.
+    out["raw iris MLP"] = (LipschitzClassifier, {"max_epochs": 50}, *iris)
     Xp, yp = make_polynomial(100, random_state=0)
     out["polynomial MLP"] = (LipschitzRegressor,
                              {"hidden_layer_sizes": (64, 64),
@@ -117,7 +127,7 @@ def main():
     lam = args.lam if args.lam in ("auto", "default") else float(args.lam)
     print(f"{'setting':22s} {'lr':>6s} {'regularizer':12s} {'λ':>8s} "
           f"{'score':>6s} {'/none':>6s}  collapse-warning")
-    worst = np.inf
+    worst = {False: np.inf, True: np.inf}  # by: is an extra setting
     for name, (estimator, params, *data) in settings().items():
         if args.only and name not in args.only:
             continue
@@ -144,11 +154,14 @@ def main():
                           f"({warned})")
                     continue
                 ratio = score / base
-                worst = min(worst, ratio)
+                extra = name in EXTRA_SETTINGS
+                worst[extra] = min(worst[extra], ratio)
                 print(f"{name:22s} {lr:6g} {reg:12s} {value:8.3g} "
                       f"{score:6.3f} {ratio:6.2f}  {warned}")
             print(f"  ({time.time() - start:.0f} s)", flush=True)
-    print(f"lowest ratio to standard training: {worst:.2f}")
+    print("lowest ratio to standard training: "
+          f"{worst[False]:.2f} (the tests' and examples' settings), "
+          f"{worst[True]:.2f} (beyond them: {', '.join(EXTRA_SETTINGS)})")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ initialisation (1 is tight; below 1 the layer wastes part of its budget)::
 
     python benchmarks/lipschitz_layers.py
 
-Measured: sklip's ``AOLLinear`` and ``SpectralLinear``, and torch's own
+Measured: sklip's ``AOLLinear`` (and the same layer with autograd's
+backward of its Gram matrix) and ``SpectralLinear``, and torch's own
 parametrisations ``orthogonal`` (Householder and Cayley maps) and
 ``spectral_norm``. torch's parametrised modules do not pickle (torch
 refuses: "Serialization of parametrized modules is only supported through
@@ -26,9 +27,20 @@ from torch.nn.utils.parametrizations import orthogonal, spectral_norm
 
 from sklip.modules import AOLLinear, SpectralLinear
 
+class _AutogradGramAOL(AOLLinear):
+    """AOL with autograd's two-operand Gram product: what sklip's one-product
+    backward of the Gram matrix is measured against."""
+
+    def normalized_weight(self):
+        weight = self.weight
+        scale = (weight @ weight.T).abs().sum(dim=1)
+        return weight * scale.clamp_min(1e-12).rsqrt()[:, None]
+
+
 LAYERS = {
     "torch Linear (no constraint)": lambda: nn.Linear(784, 256),
     "sklip AOLLinear": lambda: AOLLinear(784, 256),
+    "AOL, autograd's Gram backward": lambda: _AutogradGramAOL(784, 256),
     "sklip SpectralLinear": lambda: SpectralLinear(784, 256),
     "torch spectral_norm": lambda: spectral_norm(nn.Linear(784, 256)),
     "torch orthogonal (householder)": lambda: orthogonal(

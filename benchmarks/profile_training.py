@@ -68,15 +68,19 @@ def _inside_terms(stats, count=3):
                 frontier.append(callee)
     own = sorted(((stats.stats[key][2], key) for key in callees),
                  reverse=True)[:count]
-    return ", ".join(f"{_short(key[2])} {seconds:.2f}s"
+    return ", ".join(f"{_short(key)} {seconds:.2f}s"
                      for seconds, key in own)
 
 
-def _short(name):
-    """``torch._C._nn.linear`` for ``<built-in method ...linear>``, and the
-    autograd engine's run as ``autograd``."""
+def _short(key):
+    """``torch._C._nn.linear`` for ``<built-in method ...linear>``, the
+    autograd engine's run as ``autograd``, and a Python function with its
+    module (``modules.forward``: several classes have a ``forward``)."""
+    path, _, name = key
     if "run_backward" in name:
         return "autograd"
+    if path != "~":  # a Python function, not a built-in
+        return f"{Path(path).stem}.{name}"
     return name.removeprefix("<built-in method ").removeprefix(
         "<method '").split("'")[0].rstrip(">")
 
@@ -113,12 +117,12 @@ def main(argv=None):
     torch.set_num_threads(1)
     X, _, y, _ = load_data("mnist", args.data_dir)
     header = "".join(f"{c:>18}" for c in COLUMNS)
-    print(f"{'method':<14}{'s/epoch':>8}{header}  most own time under terms")
+    print(f"{'method':<18}{'s/epoch':>8}{header}  most own time under terms")
     for method in args.methods:
         per_epoch, parts, inside = profile(method, X, y, args.epochs)
         total = sum(parts.values())
         shares = "".join(f"{100 * parts[c] / total:17.0f}%" for c in COLUMNS)
-        print(f"{method:<14}{per_epoch:8.3f}{shares}  {inside}", flush=True)
+        print(f"{method:<18}{per_epoch:8.3f}{shares}  {inside}", flush=True)
 
 
 if __name__ == "__main__":

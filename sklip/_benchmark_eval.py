@@ -76,12 +76,15 @@ def _time_columns(seconds, method):
 
 def _curve_eps_values(settings, eps_values):
     """Radii of each attack's curve: six points from 0 to twice the table's
-    value, unless ``eps_values`` names others."""
+    value (nine to twice the largest certified radius for the certified
+    curve), unless ``eps_values`` names others."""
     return {
         "fgsm": np.linspace(0, 2 * settings["fgsm_eps"], 6),
         "pgd": np.linspace(0, 2 * settings["pgd_eps"], 6),
         "worst_case": np.linspace(0, 2 * settings["pgd_eps"], 6),
         "noise": np.linspace(0, 2 * settings["noise_sigma"], 6),
+        # Nine points: the table's largest certified radius is the fifth.
+        "certified": np.linspace(0, 2 * max(settings["certify_eps"]), 9),
         **(eps_values or {})}
 
 
@@ -132,7 +135,8 @@ def classification_results(estimators, seconds, data, settings, eps_values,
         for method, est in estimators.items())
     rows = [row for row, _ in measured]
     curves = {name: {method: method_curves[name] for method, (_, method_curves)
-                     in zip(estimators, measured)} for name in attacks}
+                     in zip(estimators, measured)}
+              for name in [*attacks, "certified"]}
     return rows, curves
 
 
@@ -148,7 +152,22 @@ def _measure(method, est, data, attacks, seconds, settings, seed, curve_data,
         curves[name] = robustness_curve(
             est, *curve_data[name], attack=name,
             eps_values=eps_values[name], **params)
+    curves["certified"] = _certified_curve(est, data[1], data[3],
+                                           eps_values["certified"])
     return row, curves
+
+
+def _certified_curve(est, X_test, y_test, radii):
+    """Certified accuracy against the L2 radius, in the format of
+    :func:`~sklip.metrics.robustness_curve`: the lower end of the band whose
+    upper end the worst-case curve draws."""
+    certificate = certify(est, X_test, y_test, radii)
+    return {"eps_values": np.asarray(radii, dtype=float),
+            "accuracy": np.asarray(certificate.accuracy, dtype=float),
+            "clean_accuracy": float(est.score(X_test, y_test)),
+            "attack": "certified",
+            "attack_params": {"norm": 2, "bound": certificate.bound},
+            "n_samples": len(y_test)}
 
 
 def _classification_row(method, est, data, attacks, seconds, settings, seed):

@@ -51,7 +51,9 @@ _SHARED_PARAMETERS = """\
         When the warm-up check and the discrepancy rule are applied.
     epsilon : float or None, default=None
         Initial radius ε of the regularisers that use one; ``None`` takes the
-        regulariser's default.
+        regulariser's default (margin training's scaled down to the data by
+        ``min(1, ℓ / 10)``, see :mod:`sklip._auto_lambda`); the fitted
+        value is ``epsilon_``.
     epsilon_decay : float or "auto", default="auto"
         ε is multiplied by this factor in (0, 1] after every epoch; "auto"
         takes the regulariser's default (1.0 unless it says otherwise).

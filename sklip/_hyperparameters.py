@@ -10,7 +10,8 @@ import torch
 from sklearn.base import is_classifier
 from skorch.callbacks import Callback
 
-from ._auto_lambda import auto_lambda_scale, loss_and_separation
+from ._auto_lambda import auto_lambda_scale, auto_radius_scale, \
+    loss_and_separation
 from ._path_lambda import lambda_from_path
 from ._validation import check_choice, check_int, check_real
 from .attacks._checks import check_attack_random_state
@@ -230,7 +231,9 @@ class HyperparameterChecks:
             return None
         if self.epsilon is not None:
             return float(self.epsilon)
-        return float(regularizer.default_epsilon)
+        scale = (auto_radius_scale(vars(self).get("_loss_and_separation"))
+                 if regularizer.epsilon_scales_with_data else 1.0)
+        return float(regularizer.default_epsilon) * scale
 
     def _resolved_epsilon_decay(self):
         if isinstance(self.epsilon_decay, str):  # "auto"

@@ -56,17 +56,31 @@ def test_benchmark_on_digits_writes_table_and_plots(tmp_path):
     names = {p.name for p in result.files}
     assert names == {"results.csv", "results.json", "robustness_fgsm.png",
                      "robustness_pgd.png", "robustness_worst_case.png",
-                     "robustness_noise.png", "training_history.png"}
+                     "robustness_noise.png", "robustness_certified.png",
+                     "training_history.png"}
     for path in result.files:
         assert path.stat().st_size > 0
     with open(tmp_path / "results.csv") as f:
         rows = list(csv.DictReader(f))
     assert [r["method"] for r in rows] == list(METHODS)
     payload = json.loads((tmp_path / "results.json").read_text())
-    assert set(payload["curves"]) == {"fgsm", "pgd", "worst_case", "noise"}
+    assert set(payload["curves"]) == {"fgsm", "pgd", "worst_case", "noise",
+                                      "certified"}
     worst = payload["curves"]["worst_case"]["tv"]
     assert worst["n_samples"] == 100 and worst["attack"] == "worst_case"
     assert len(worst["eps_values"]) == len(worst["accuracy"])
+    # The certified curve: up to twice the largest certified radius,
+    # falling, and matching the table's column where they meet.
+    rows = {row["method"]: row for row in result.rows}
+    for method, curve in payload["curves"]["certified"].items():
+        radii, accuracy = curve["eps_values"], curve["accuracy"]
+        assert radii[0] == 0 and radii[-1] == pytest.approx(0.6)
+        assert curve["attack_params"]["bound"] == rows[method][
+            "certified_bound"]
+        assert np.all(np.diff(accuracy) <= 1e-12), method
+        assert accuracy[0] <= rows[method]["clean_acc"] + 1e-9
+        assert radii[4] == pytest.approx(0.3)
+        assert accuracy[4] == pytest.approx(rows[method]["certified@0.3"])
     settings = payload["settings"]
     assert settings["dataset"] == "digits"
     assert settings["pgd_n_iter"] == 3

@@ -63,6 +63,38 @@ def test_aol_layer_keeps_orthogonal_weights():
     torch.testing.assert_close(layer.normalized_weight(), layer.weight)
 
 
+@pytest.mark.parametrize("shape", [(3, 5), (5, 3)])
+def test_aol_gram_backward_matches_autograd(shape):
+    # The Gram matrix's one-product backward must give the gradient (and
+    # the second derivative, for penalties that differentiate the
+    # gradient) of the plain two-operand product, on both Gram sides.
+    layer = AOLLinear(shape[1], shape[0]).double()
+    weight = layer.weight
+
+    def plain(w):
+        if w.shape[0] <= w.shape[1]:
+            return w * (w @ w.T).abs().sum(1).rsqrt()[:, None]
+        return w * (w.T @ w).abs().sum(1).rsqrt()[None, :]
+
+    direction = torch.randn(shape, dtype=torch.float64,
+                            generator=torch.Generator().manual_seed(0))
+    grads = []
+    for normalise in (lambda w: layer.normalized_weight(), plain):
+        (grad,) = torch.autograd.grad(
+            (normalise(weight) * direction).sin().sum(), weight,
+            create_graph=True)
+        (second,) = torch.autograd.grad(grad.square().sum(), weight)
+        grads.append((grad.detach(), second))
+    torch.testing.assert_close(grads[0], grads[1])
+    assert torch.autograd.gradcheck(lambda w: _gram(w), (weight.detach()
+                                    .clone().requires_grad_(),))
+
+
+def _gram(matrix):
+    from sklip.modules import _Gram
+    return _Gram.apply(matrix)
+
+
 def test_spectral_layer_tracks_its_norm_and_is_exact_in_evaluation():
     layer = SpectralLinear(20, 10)
     X = torch.randn(4, 20)

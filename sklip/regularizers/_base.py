@@ -48,7 +48,14 @@ class Regularizer(BaseEstimator):
         (adversarial, margin), whose ``default_lambda`` ``"auto"`` keeps
         unscaled.
     default_epsilon : float or None
-        The radius used when the estimator's ``epsilon`` is ``None``.
+        The radius used when the estimator's ``epsilon`` is ``None``
+        (searched on MNIST).
+    epsilon_scales_with_data : bool
+        Whether :attr:`default_epsilon` is a target radius that the
+        estimator scales down to the training data, by ``min(1, ℓ / 10)``
+        (see :mod:`sklip._auto_lambda`), when its ``epsilon`` is ``None``
+        (margin training's certified radius); on MNIST that is the searched
+        value itself.
     default_epsilon_decay : float
         The ε decay used when the estimator's ``epsilon_decay`` is "auto".
     needs_classes : bool
@@ -60,6 +67,7 @@ class Regularizer(BaseEstimator):
     default_lambda = 0.1
     quotient_power = 0
     default_epsilon = None
+    epsilon_scales_with_data = False
     default_epsilon_decay = 1.0
     needs_classes = False
 

@@ -35,8 +35,11 @@ class MarginRegularizer(Regularizer):
     K_yj`` (``K_yy = 0``, see the module docstring), so the objective
     ``loss(f(x), y) + λ · R(f)`` asks the network to classify every point
     with a margin that certifies radius ε. ε is the estimator's ``epsilon``
-    (the target radius r of the paper), λ weighs margin against plain
-    accuracy; a large λ is the paper's objective alone.
+    (the target radius r of the paper; with ``epsilon=None``
+    :attr:`default_epsilon`, searched on MNIST, times ``min(1, ℓ / 10)``
+    for data whose classes lie closer than MNIST's, see
+    :mod:`sklip._auto_lambda`), λ weighs margin against plain accuracy; a
+    large λ is the paper's objective alone.
 
     The network must be a chain of layers that
     :func:`~sklip.lipschitz.lipschitz_upper_bound` supports whose last layer
@@ -83,6 +86,7 @@ class MarginRegularizer(Regularizer):
 
     name = "margin"
     uses_epsilon = True
+    epsilon_scales_with_data = True
     needs_classes = True
     # benchmarks/search_defaults.py on the benchmark's ReLU MLP: the best
     # mean certified accuracy at radii 0.5 and 1.0 at a clean accuracy of
