@@ -8,13 +8,23 @@ __all__ = ["EpochProgress", "fit_all"]
 
 
 class EpochProgress(Callback):
-    """Advance a tqdm bar by one after every epoch."""
+    """Advance a tqdm bar by one after every epoch.
+
+    The bar is display state, not the model's: it is left out when the
+    estimator is pickled (the benchmark sends its fitted estimators to
+    worker processes, where a bar wrapping the parent's stderr cannot be
+    rebuilt), and an unpickled copy trains without one.
+    """
 
     def __init__(self, bar):
         self.bar = bar
 
     def on_epoch_end(self, net, **kwargs):
-        self.bar.update(1)
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def __getstate__(self):
+        return {**vars(self), "bar": None}
 
 
 def fit_all(methods, make, X, y, epochs, progress):

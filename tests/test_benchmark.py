@@ -283,3 +283,27 @@ def test_parallel_measurement_gives_the_sequential_results():
 def test_n_jobs_is_checked(n_jobs):
     with pytest.raises((ValueError, TypeError), match="n_jobs must be"):
         run_benchmark("digits", ["none"], n_jobs=n_jobs)
+
+
+def test_progress_bar_stays_out_of_the_fitted_estimators(digits):
+    # The benchmark hands its fitted estimators to worker processes: a
+    # tqdm bar writing to stderr pickled with them failed to unpickle there
+    # (RecursionError in tqdm's stream wrapper), so the default
+    # `sklip benchmark`, with its progress bar, crashed.
+    import pickle
+
+    from tqdm.auto import tqdm
+
+    from sklip._benchmark_fit import EpochProgress
+
+    X_train, _, y_train, _ = digits
+    with tqdm(total=2, leave=False) as bar:
+        est = LipschitzClassifier(
+            max_epochs=2, hidden_layer_sizes=(16,), random_state=0,
+            callbacks=[("progress", EpochProgress(bar))]).fit(
+                X_train[:200], y_train[:200])
+        assert bar.n == 2
+    restored = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(restored.predict(X_train[:50]),
+                                  est.predict(X_train[:50]))
+    restored.partial_fit(X_train[:200], y_train[:200])  # no bar: no update
