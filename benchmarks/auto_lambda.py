@@ -13,6 +13,7 @@ are the tests' and examples' networks: the digits MLP, a small CNN on the
 
     OMP_NUM_THREADS=1 python benchmarks/auto_lambda.py
     OMP_NUM_THREADS=1 python benchmarks/auto_lambda.py --lam default  # before
+    OMP_NUM_THREADS=1 python benchmarks/auto_lambda.py --unscaled-radius
 """
 
 import argparse
@@ -97,11 +98,16 @@ def settings():
     return out
 
 
-def run(estimator, params, data, regularizer, reg_lambda, lr, epochs):
+def run(estimator, params, data, regularizer, reg_lambda, lr, epochs,
+        unscaled_radius=False):
     X_train, X_test, y_train, y_test = data
     kwargs = {"max_epochs": epochs, "lr": lr, "random_state": 0, **params}
     if reg_lambda == "default":  # the searched λ unscaled (before "auto")
         reg_lambda = float(get_regularizer(regularizer).default_lambda)
+    cls = get_regularizer(regularizer)
+    if unscaled_radius and cls.epsilon_scales_with_data:
+        # The searched radius as it is (before it was scaled to the data).
+        kwargs["epsilon"] = float(cls.default_epsilon)
     model = estimator(regularizer=regularizer, reg_lambda=reg_lambda,
                       **kwargs)
     with warnings.catch_warnings(record=True) as caught:
@@ -122,6 +128,9 @@ def main():
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--lr", type=float, nargs="+", default=[1e-3, 1e-2])
     parser.add_argument("--only", nargs="*", help="setting names to run")
+    parser.add_argument("--unscaled-radius", action="store_true",
+                        help="margin training at its searched radius 0.5 "
+                        "rather than scaled to the data")
     args = parser.parse_args()
     torch.set_num_threads(1)
     lam = args.lam if args.lam in ("auto", "default") else float(args.lam)
@@ -148,7 +157,7 @@ def main():
                   f"{1:6.2f}  {warned}")
             for reg in regs:
                 score, value, warned = run(estimator, params, data, reg, lam,
-                                           lr, epochs)
+                                           lr, epochs, args.unscaled_radius)
                 if score is None:
                     print(f"{name:22s} {lr:6g} {reg:12s} {'n/a':>8s}  "
                           f"({warned})")
@@ -159,9 +168,10 @@ def main():
                 print(f"{name:22s} {lr:6g} {reg:12s} {value:8.3g} "
                       f"{score:6.3f} {ratio:6.2f}  {warned}")
             print(f"  ({time.time() - start:.0f} s)", flush=True)
+    shown = {k: "n/a" if np.isinf(v) else f"{v:.2f}" for k, v in worst.items()}
     print("lowest ratio to standard training: "
-          f"{worst[False]:.2f} (the tests' and examples' settings), "
-          f"{worst[True]:.2f} (beyond them: {', '.join(EXTRA_SETTINGS)})")
+          f"{shown[False]} (the tests' and examples' settings), "
+          f"{shown[True]} (beyond them: {', '.join(EXTRA_SETTINGS)})")
 
 
 if __name__ == "__main__":

@@ -40,8 +40,9 @@ The target radius of margin training is a length too: the default 0.5 was
 searched against MNIST's distance of about 10 between different digits.
 On data whose classes are closer, a margin certifying that radius reaches
 across them, and the penalty fights the separation itself (margin training
-of standardised iris, ℓ = 3.2, ended at 0.84–0.86 of standard training's
-accuracy). With ``epsilon=None`` the estimator therefore takes
+of standardised iris, ℓ = 3.1, ended at 0.86 of standard training's
+accuracy; ``benchmarks/auto_lambda.py --unscaled-radius``). With
+``epsilon=None`` the estimator therefore takes
 ``default_epsilon · min(1, ℓ / 10)`` for a regulariser whose radius is such
 a target (``epsilon_scales_with_data``: margin training), so that it keeps
 its share of the distance between classes. pTV's radius only places its
