@@ -102,12 +102,12 @@ def run(estimator, params, data, regularizer, reg_lambda, lr, epochs,
         unscaled_radius=False):
     X_train, X_test, y_train, y_test = data
     kwargs = {"max_epochs": epochs, "lr": lr, "random_state": 0, **params}
+    searched = get_regularizer(regularizer)
     if reg_lambda == "default":  # the searched λ unscaled (before "auto")
-        reg_lambda = float(get_regularizer(regularizer).default_lambda)
-    cls = get_regularizer(regularizer)
-    if unscaled_radius and cls.epsilon_scales_with_data:
+        reg_lambda = float(searched.default_lambda)
+    if unscaled_radius and searched.epsilon_scales_with_data:
         # The searched radius as it is (before it was scaled to the data).
-        kwargs["epsilon"] = float(cls.default_epsilon)
+        kwargs["epsilon"] = float(searched.default_epsilon)
     model = estimator(regularizer=regularizer, reg_lambda=reg_lambda,
                       **kwargs)
     with warnings.catch_warnings(record=True) as caught:

@@ -263,15 +263,14 @@ class RobustnessCurveDisplay:
             details.append(f"{params['loss']} loss")
         elif self.attack in ("pgd", "fgsm"):
             details.append("cross-entropy")
-        if self.attack == "certified":
-            # A proof, not an attack: each network's tightest bound.
+        certified = self.attack == "certified"
+        if certified:  # a proof, not an attack: each network's own bound
             details.append("tightest bound per network")
         if n_samples is not None:
             details.append(f"{n_samples} test points")
         suffix = f"\n({', '.join(details)})" if details else ""
-        if self.attack == "certified":
-            return f"Certified accuracy{suffix}"
-        return f"Accuracy under {what}{suffix}"
+        head = "Certified accuracy" if certified else f"Accuracy under {what}"
+        return head + suffix
 
 
 class TrainingHistoryDisplay:
